@@ -1,0 +1,83 @@
+/* The surface a handler sees: the parsed request, the caller's identity, and the response it
+ * fills. Handlers never touch libmicrohttpd or libpq types; the HTTP layer (server.c) fills
+ * this struct and turns the response into bytes, the database layer (db/db.h) runs named
+ * statements on the request's behalf. Everything here lives in the request arena or is freed
+ * when the request completes. */
+#ifndef CSRD_REQUEST_H
+#define CSRD_REQUEST_H
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "http/query.h"
+#include "util/arena.h"
+
+enum http_method { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS, M_HEAD, M_OTHER };
+
+enum role { ROLE_NONE = 0, ROLE_VIEWER, ROLE_AGENT, ROLE_SUPERVISOR, ROLE_ADMIN };
+const char *role_name(enum role r);
+enum role role_parse(const char *s); /* ROLE_NONE when unknown */
+
+struct http_header {
+    const char *name, *value;
+    struct http_header *next;
+};
+
+struct response {
+    int status;            /* 0 = nothing queued yet */
+    const char *content_type;
+    char *body;            /* malloc'd, freed by the HTTP layer */
+    size_t body_len;
+    struct http_header *headers;
+};
+
+struct principal {
+    char key_id[37];
+    char name[128];
+    enum role role;
+};
+
+#define PATH_MAX_PARAMS 3
+
+struct route;
+struct db_session;
+
+struct request {
+    struct arena arena;
+    enum http_method method;
+    const char *method_name;
+    const char *path;
+    const char *params[PATH_MAX_PARAMS]; /* {placeholders} of the matched route, in order */
+    struct query query;
+    const char *body; /* NUL-terminated copy of the body, NULL when none */
+    size_t body_len;
+    char request_id[65];
+    struct principal who; /* role ROLE_NONE on unauthenticated routes */
+    struct response resp;
+    const struct route *route;
+    bool prefer_replica; /* the route only reads: may use CSRD_READ_DATABASE_URL */
+
+    /* private to the HTTP and database layers */
+    void *conn;
+    struct db_session *db;
+    struct db_result_list *results;
+    uint64_t start_us;
+};
+
+typedef void (*http_handler)(struct request *r);
+
+const char *http_header(struct request *r, const char *name);
+void http_add_header(struct request *r, const char *name, const char *value);
+
+/* Responses. Each sets r->resp; the last one wins. */
+void http_reply_raw(struct request *r, int status, const char *content_type, char *body,
+                    size_t len /* body malloc'd, ownership taken */);
+void http_reply_json(struct request *r, int status, json_t *body /* reference stolen */);
+void http_reply_empty(struct request *r, int status);
+/* RFC 9457 problem; detail may be NULL. */
+void http_problem(struct request *r, int status, const char *detail);
+/* 422 with the given {"field","message"} array (reference stolen). */
+void http_problem_fields(struct request *r, json_t *errors);
+void http_problem_field(struct request *r, const char *field, const char *message);
+const char *http_status_title(int status);
+#endif

@@ -1,0 +1,127 @@
+/* Response helpers and problem+json (RFC 9457). The problem `type` is a URN per kind of
+ * problem (urn:csrd:problem:validation, ...), stable for clients to switch on. */
+#include "http/request.h"
+#include "util/strbuf.h"
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const ROLE_NAMES[] = {"none", "viewer", "agent", "supervisor", "admin"};
+
+const char *role_name(enum role r)
+{
+    return ROLE_NAMES[r];
+}
+
+enum role role_parse(const char *s)
+{
+    for (int i = ROLE_VIEWER; i <= ROLE_ADMIN; i++)
+        if (s && !strcmp(s, ROLE_NAMES[i]))
+            return (enum role)i;
+    return ROLE_NONE;
+}
+
+const char *http_status_title(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 409: return "Conflict";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+    }
+}
+
+static const char *status_slug(int status)
+{
+    switch (status) {
+    case 400: return "bad-request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not-found";
+    case 405: return "method-not-allowed";
+    case 406: return "not-acceptable";
+    case 409: return "conflict";
+    case 412: return "precondition-failed";
+    case 413: return "content-too-large";
+    case 415: return "unsupported-media-type";
+    case 422: return "validation";
+    case 429: return "rate-limited";
+    case 503: return "unavailable";
+    default: return "internal";
+    }
+}
+
+void http_add_header(struct request *r, const char *name, const char *value)
+{
+    struct http_header *h = arena_alloc(&r->arena, sizeof(*h));
+    h->name = arena_strdup(&r->arena, name);
+    h->value = arena_strdup(&r->arena, value);
+    h->next = r->resp.headers;
+    r->resp.headers = h;
+}
+
+void http_reply_raw(struct request *r, int status, const char *content_type, char *body,
+                    size_t len)
+{
+    free(r->resp.body);
+    r->resp.status = status;
+    r->resp.content_type = content_type;
+    r->resp.body = body;
+    r->resp.body_len = len;
+}
+
+void http_reply_json(struct request *r, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    http_reply_raw(r, status, "application/json", text, text ? strlen(text) : 0);
+}
+
+void http_reply_empty(struct request *r, int status)
+{
+    http_reply_raw(r, status, NULL, NULL, 0);
+}
+
+static void problem_reply(struct request *r, int status, const char *detail, json_t *errors)
+{
+    json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "", "title", http_status_title(status),
+                          "status", status, "request_id", r->request_id);
+    char type[96];
+    strcpy(type, "urn:csrd:problem:");
+    strcat(type, status_slug(status));
+    json_object_set_new(p, "type", json_string(type));
+    json_object_set_new(p, "detail", json_string(detail ? detail : http_status_title(status)));
+    if (errors)
+        json_object_set_new(p, "errors", errors);
+    char *text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    http_reply_raw(r, status, "application/problem+json", text, text ? strlen(text) : 0);
+}
+
+void http_problem(struct request *r, int status, const char *detail)
+{
+    problem_reply(r, status, detail, NULL);
+}
+
+void http_problem_fields(struct request *r, json_t *errors)
+{
+    problem_reply(r, 422, "the request body has invalid fields", errors);
+}
+
+void http_problem_field(struct request *r, const char *field, const char *message)
+{
+    json_t *errors = json_array();
+    json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", message));
+    http_problem_fields(r, errors);
+}

@@ -1,0 +1,29 @@
+/* The routing table: method + path pattern -> handler + least role. Patterns are literal
+ * segments and {name} placeholders; a path that matches a pattern under another method gets
+ * 405 with Allow. Resources contribute NULL-terminated arrays of routes. */
+#ifndef CSRD_ROUTER_H
+#define CSRD_ROUTER_H
+#include "http/request.h"
+
+#define ROUTE_READ_ONLY 1u /* may be served from the read replica */
+
+struct route {
+    enum http_method method;
+    const char *pattern; /* "/v1/customers/{id}" */
+    http_handler handler;
+    enum role min_role;  /* ROLE_NONE: no token needed */
+    unsigned flags;
+    int index;           /* position in the merged table, set by router_init (metrics) */
+};
+
+/* Takes the NULL-pattern-terminated route arrays; keeps pointers to them. */
+void router_init(const struct route *const *tables);
+size_t router_count(void);
+const struct route *router_at(size_t i);
+
+enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };
+/* On ROUTE_FOUND fills params (arena copies). On ROUTE_BAD_METHOD fills allow ("GET, POST").
+ * HEAD is answered by GET routes. */
+enum route_result router_match(struct request *r, const char *path, enum http_method m,
+                               const struct route **out, char *allow, size_t allow_len);
+#endif

@@ -1,0 +1,391 @@
+/* libmicrohttpd glue. The access handler follows the library's contract: first call creates
+ * the request (and refuses an announced body that is too large), following calls hand over
+ * body chunks, the last call runs the request and queues its response. Nothing past this file
+ * sees a libmicrohttpd type. */
+#include "http/server.h"
+#include "auth.h"
+#include "config.h"
+#include "db/db.h"
+#include "http/metrics.h"
+#include "http/ratelimit.h"
+#include "http/router.h"
+#include "log.h"
+#include "resources/plumbing.h"
+#include "util/strbuf.h"
+#include "util/text.h"
+#include "util/timefmt.h"
+#include "util/uuid7.h"
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define CORS_ALLOW_HEADERS                                                                     \
+    "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
+#define CORS_EXPOSE_HEADERS "ETag, Location, Link, X-Request-Id, Retry-After"
+
+static struct MHD_Daemon *daemon_handle;
+static atomic_int inflight;
+
+/* Per-connection state while a request is read and answered. */
+struct pending {
+    struct request req;
+    struct strbuf body;
+    size_t limit;
+    bool too_large;
+    bool answered;
+};
+
+const char *http_header(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static enum http_method parse_method(const char *m)
+{
+    static const char *const names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+                                        "HEAD"};
+    for (int i = 0; i < 7; i++)
+        if (!strcmp(m, names[i]))
+            return (enum http_method)i;
+    return M_OTHER;
+}
+
+static bool request_id_acceptable(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_' || *s == '.' || *s == ':'))
+            return false;
+    return true;
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    struct request *r = cls;
+    if (r->query.n >= QUERY_MAX_ARGS) {
+        r->query.too_many = true;
+        return MHD_NO;
+    }
+    r->query.args[r->query.n].key = key;
+    r->query.args[r->query.n].value = value ? value : "";
+    r->query.n++;
+    return MHD_YES;
+}
+
+/* Origin allowed by CSRD_CORS_ORIGINS ("*" or a comma list of exact origins)? */
+static bool origin_allowed(const char *origin)
+{
+    const char *list = cfg->cors_origins;
+    if (!origin || !list)
+        return false;
+    if (!strcmp(list, "*"))
+        return true;
+    size_t n = strlen(origin);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ", ");
+        if (len == n && !strncasecmp(p, origin, n))
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+/* OPTIONS: a CORS preflight when Origin and Access-Control-Request-Method are present,
+ * otherwise a plain "which methods" answer. */
+static void handle_options(struct request *r, const char *allow, bool path_known)
+{
+    const char *origin = http_header(r, "Origin");
+    const char *want = http_header(r, "Access-Control-Request-Method");
+    if (!path_known) {
+        http_problem(r, 404, "no such resource");
+        return;
+    }
+    if (origin && want) {
+        if (!origin_allowed(origin)) {
+            http_problem(r, 403, "this origin is not allowed (CSRD_CORS_ORIGINS)");
+            return;
+        }
+        http_add_header(r, "Access-Control-Allow-Methods", allow);
+        http_add_header(r, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+        http_add_header(r, "Access-Control-Max-Age", "600");
+    }
+    http_add_header(r, "Allow", allow);
+    http_reply_empty(r, 204);
+}
+
+static bool parse_query(struct request *r)
+{
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+    if (r->query.too_many) {
+        http_problem(r, 400, "too many query parameters");
+        return false;
+    }
+    for (size_t i = 0; i < r->query.n; i++) {
+        const struct query_arg *a = &r->query.args[i];
+        if (!text_utf8_valid(a->key, strlen(a->key)) ||
+            !text_utf8_valid(a->value, strlen(a->value))) {
+            http_problem(r, 400, "the query string is not valid UTF-8");
+            return false;
+        }
+        if (strlen(a->value) > 1000) {
+            http_problem(r, 400, "a query parameter is longer than 1000 bytes");
+            return false;
+        }
+    }
+    return true;
+}
+
+static void dispatch(struct pending *p)
+{
+    struct request *r = &p->req;
+    const struct route *rt = NULL;
+    char allow[128];
+    enum route_result found =
+        router_match(r, r->path, r->method, &rt, allow, sizeof(allow));
+    r->route = rt;
+
+    if (r->method == M_OPTIONS) {
+        if (found == ROUTE_FOUND) /* never: no OPTIONS routes */
+            found = ROUTE_BAD_METHOD;
+        handle_options(r, allow, found == ROUTE_BAD_METHOD);
+        return;
+    }
+    if (found == ROUTE_NOT_FOUND) {
+        http_problem(r, 404, "no such resource");
+        return;
+    }
+    if (found == ROUTE_BAD_METHOD) {
+        http_add_header(r, "Allow", allow);
+        http_problem(r, 405, "this method is not allowed here; see the Allow header");
+        return;
+    }
+    if (p->too_large) {
+        http_problem(r, 413, "the request body is larger than the server accepts");
+        return;
+    }
+    if (p->body.len) {
+        r->body = p->body.buf;
+        r->body_len = p->body.len;
+    }
+    if (!parse_query(r))
+        return;
+    r->prefer_replica = (rt->flags & ROUTE_READ_ONLY) != 0;
+    if (rt->min_role != ROLE_NONE) {
+        if (!auth_authenticate(r))
+            return;
+        if (r->who.role < rt->min_role) {
+            char detail[128];
+            snprintf(detail, sizeof(detail), "this needs the %s role; the key has %s",
+                     role_name(rt->min_role), role_name(r->who.role));
+            http_problem(r, 403, detail);
+            return;
+        }
+        int retry = 1;
+        if (cfg->rate_limit > 0 && !ratelimit_allow(r->who.key_id, cfg->rate_limit, &retry)) {
+            char secs[16];
+            snprintf(secs, sizeof(secs), "%d", retry);
+            http_add_header(r, "Retry-After", secs);
+            http_problem(r, 429, "rate limit exceeded for this API key (CSRD_RATE_LIMIT)");
+            return;
+        }
+    }
+    plumbing_run_handler(r, rt->handler);
+}
+
+static enum MHD_Result queue(struct pending *p)
+{
+    struct request *r = &p->req;
+    struct MHD_Connection *conn = r->conn;
+    if (r->resp.status == 0) {
+        log_error("request %s: %s %s produced no response", r->request_id, r->method_name,
+                  r->path);
+        http_problem(r, 500, "the handler produced no response");
+    }
+    struct MHD_Response *resp;
+    if (r->resp.body) {
+        resp = MHD_create_response_from_buffer(r->resp.body_len, r->resp.body,
+                                               MHD_RESPMEM_MUST_FREE);
+        r->resp.body = NULL; /* libmicrohttpd frees it */
+    } else {
+        resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    }
+    if (!resp)
+        return MHD_NO;
+    if (r->resp.content_type)
+        MHD_add_response_header(resp, "Content-Type", r->resp.content_type);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    const char *origin = http_header(r, "Origin");
+    if (origin && origin_allowed(origin)) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+    }
+    if (cfg->cors_origins)
+        MHD_add_response_header(resp, "Vary", "Origin");
+    for (struct http_header *h = r->resp.headers; h; h = h->next)
+        MHD_add_response_header(resp, h->name, h->value);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->resp.status, resp);
+    MHD_destroy_response(resp);
+    p->answered = true;
+    return ret;
+}
+
+static enum MHD_Result finish(struct pending *p)
+{
+    dispatch(p);
+    db_request_done(&p->req); /* give the connection back before the bytes go out */
+    return queue(p);
+}
+
+static struct pending *pending_new(struct MHD_Connection *conn, const char *url,
+                                   const char *method)
+{
+    struct pending *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    struct request *r = &p->req;
+    arena_init(&r->arena);
+    strbuf_init(&p->body);
+    r->conn = conn;
+    r->start_us = time_mono_us();
+    r->method = parse_method(method);
+    r->method_name = arena_strdup(&r->arena, method);
+    r->path = arena_strdup(&r->arena, url);
+    const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (request_id_acceptable(rid))
+        snprintf(r->request_id, sizeof(r->request_id), "%s", rid);
+    else
+        uuid7_new(r->request_id);
+    p->limit = cfg->max_body;
+    atomic_fetch_add(&inflight, 1);
+    return p;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    struct pending *p = *con_cls;
+    if (!p) {
+        p = pending_new(conn, url, method);
+        if (!p)
+            return MHD_NO;
+        *con_cls = p;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        long n;
+        if (cl && text_parse_long(cl, 0, 1L << 40, &n) && (size_t)n > p->limit) {
+            p->too_large = true;
+            return finish(p); /* before reading it: the connection is closed after */
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!p->too_large) {
+            if (p->body.len + *upload_data_size > p->limit) {
+                p->too_large = true;
+                strbuf_free(&p->body);
+            } else {
+                strbuf_append(&p->body, upload_data, *upload_data_size);
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (p->answered)
+        return MHD_YES;
+    return finish(p);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    struct pending *p = *con_cls;
+    if (!p)
+        return;
+    struct request *r = &p->req;
+    uint64_t us = time_mono_us() - r->start_us;
+    int status = r->resp.status;
+    metrics_record(r->route ? r->route->index : -1, status ? status : 499, us);
+    if (cfg->log_level >= LOG_INFO)
+        log_info("%s %s %s %d %.3fms key=%s%s", r->request_id, r->method_name, r->path,
+                 status ? status : 499, (double)us / 1000.0,
+                 r->who.key_id[0] ? r->who.key_id : "-",
+                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+    db_request_done(r);
+    free(r->resp.body);
+    strbuf_free(&p->body);
+    arena_free(&r->arena);
+    free(p);
+    *con_cls = NULL;
+    atomic_fetch_sub(&inflight, 1);
+}
+
+int http_start(void)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    char host[64], port[16];
+    snprintf(host, sizeof(host), "%s", cfg->listen_host);
+    if (host[0] == '[') { /* [::1] */
+        memmove(host, host + 1, strlen(host));
+        host[strcspn(host, "]")] = '\0';
+    }
+    snprintf(port, sizeof(port), "%d", cfg->listen_port);
+    if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai) {
+        log_error("CSRD_LISTEN: '%s' is not a numeric address", cfg->listen_host);
+        return -1;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    daemon_handle = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)1024, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!daemon_handle) {
+        log_error("cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_handle,
+                                                           MHD_DAEMON_INFO_BIND_PORT);
+    int bound = info ? info->port : cfg->listen_port;
+    printf("csrd listening on http://%s:%d (%d threads, %d database connections)\n",
+           cfg->listen_host, bound, cfg->threads, cfg->db_pool);
+    fflush(stdout);
+    return 0;
+}
+
+void http_stop(void)
+{
+    if (!daemon_handle)
+        return;
+    MHD_socket listener = MHD_quiesce_daemon(daemon_handle);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
+    for (int i = 0; i < 1000 && atomic_load(&inflight) > 0; i++)
+        usleep(10000);
+    MHD_stop_daemon(daemon_handle);
+    daemon_handle = NULL;
+}

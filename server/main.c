@@ -1,0 +1,80 @@
+/* csrd: start-up and shutdown only. Order matters: configuration, migrations, the spec,
+ * routes and statements, the admin key, then the listener; SIGINT/SIGTERM stop accepting,
+ * let in-flight requests finish, and close the database. */
+#include "auth.h"
+#include "config.h"
+#include "db/db.h"
+#include "db/migrate.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "log.h"
+#include "resources/api_keys.h"
+#include "resources/customers.h"
+#include "resources/plumbing.h"
+#include "resources/system.h"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct route *const ROUTE_TABLES[] = {system_routes, customers_routes,
+                                                   api_keys_routes, NULL};
+static const struct db_stmt *const STATEMENT_TABLES[] = {
+    auth_statements, plumbing_statements, customers_statements, api_keys_statements, NULL};
+
+static int ensure_admin_key(void)
+{
+    struct request r;
+    memset(&r, 0, sizeof(r));
+    arena_init(&r.arena);
+    r.method = M_POST;
+    strcpy(r.request_id, "startup");
+    bool ok = auth_ensure_admin(&r, cfg->admin_token);
+    if (!ok)
+        log_error("cannot make sure the CSRD_ADMIN_TOKEN key exists (status %d)",
+                  r.resp.status);
+    db_request_done(&r);
+    free(r.resp.body);
+    arena_free(&r.arena);
+    return ok ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (config_load(argc, argv) < 0)
+        return 2;
+    if (cfg->migrate || cfg->migrate_only) {
+        if (db_migrate(cfg->database_url) < 0)
+            return 1;
+        if (cfg->migrate_only) {
+            log_info("migrations applied");
+            return 0;
+        }
+    }
+    if (system_init() < 0)
+        return 1;
+    router_init(ROUTE_TABLES);
+    if (db_init(STATEMENT_TABLES) < 0)
+        return 1;
+    if (cfg->admin_token && ensure_admin_key() < 0)
+        return 1;
+
+    /* Block the stop signals before any thread starts, so only sigwait() below sees them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (http_start() < 0)
+        return 1;
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_info("signal %d: draining in-flight requests", sig);
+    http_stop();
+    db_shutdown();
+    system_shutdown();
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,325 @@
+/* The customer file. Writes go through one validation table (CUSTOMER_FIELDS) and one
+ * column mapping (CUSTOMER_COLUMNS / CUSTOMER_VALUES, from the validated JSON document), so
+ * create and merge-patch can never disagree about what a field means. PostgreSQL renders the
+ * rows as JSON (customer_json in schema/) and the text is passed through unparsed. */
+#include "resources/customers.h"
+#include "json/merge_patch.h"
+#include "resources/plumbing.h"
+#include "util/uuid7.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const KINDS[] = {"person", "organization", NULL};
+static const char *const TIERS[] = {"vip", "key", "regular", "minor", NULL};
+static const char *const VALUE_SEGMENTS[] = {"high", "reasonable", "low", "loss", NULL};
+static const char *const SIZES[] = {"large", "medium", "small", NULL};
+static const char *const STATUSES[] = {"prospect", "active", "inactive", "lost", NULL};
+const char *const CHANNELS[] = {"phone", "email", "sms", "chat", "web", "visit", "letter",
+                                "social", NULL};
+static const char *const DAYS[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", "daily",
+                                   NULL};
+
+static const struct field_spec ADDRESS[] = {
+    {.name = "line1", .type = F_STRING, .max = 200},
+    {.name = "line2", .type = F_STRING, .max = 200},
+    {.name = "city", .type = F_STRING, .max = 100},
+    {.name = "region", .type = F_STRING, .max = 100},
+    {.name = "postal_code", .type = F_STRING, .max = 20},
+    {.name = "country", .type = F_COUNTRY},
+    {0}};
+
+static const struct field_spec CONTACT[] = {
+    {.name = "name", .type = F_STRING, .flags = FIELD_REQUIRED, .min = 1, .max = 200},
+    {.name = "role", .type = F_STRING, .max = 100},
+    {.name = "phone", .type = F_PHONE},
+    {.name = "email", .type = F_EMAIL},
+    {0}};
+
+static const struct field_spec UNAVAILABLE_TIME[] = {
+    {.name = "day", .type = F_ENUM, .flags = FIELD_REQUIRED, .enum_values = DAYS},
+    {.name = "from", .type = F_HHMM, .flags = FIELD_REQUIRED},
+    {.name = "to", .type = F_HHMM, .flags = FIELD_REQUIRED},
+    {.name = "note", .type = F_STRING, .max = 200},
+    {0}};
+
+static const struct field_spec CUSTOMER_FIELDS[] = {
+    {.name = "id", .flags = FIELD_READONLY},
+    {.name = "kind", .type = F_ENUM, .flags = FIELD_REQUIRED, .enum_values = KINDS},
+    {.name = "name", .type = F_STRING, .flags = FIELD_REQUIRED, .min = 1, .max = 200},
+    {.name = "email", .type = F_EMAIL},
+    {.name = "phone", .type = F_PHONE},
+    {.name = "address", .type = F_OBJECT, .sub = ADDRESS},
+    {.name = "tier", .type = F_ENUM, .flags = FIELD_NOT_NULL, .enum_values = TIERS},
+    {.name = "value_segment", .type = F_ENUM, .enum_values = VALUE_SEGMENTS},
+    {.name = "size", .type = F_ENUM, .enum_values = SIZES},
+    {.name = "status", .type = F_ENUM, .flags = FIELD_NOT_NULL, .enum_values = STATUSES},
+    {.name = "preferred_channel", .type = F_ENUM, .enum_values = CHANNELS},
+    {.name = "do_not_contact", .type = F_BOOL, .flags = FIELD_NOT_NULL},
+    {.name = "unavailable_times", .type = F_OBJECT_ARRAY, .max = 50, .sub = UNAVAILABLE_TIME},
+    {.name = "industry", .type = F_STRING, .min = 1, .max = 100},
+    {.name = "legal_representative", .type = F_STRING, .min = 1, .max = 200},
+    {.name = "business_scope", .type = F_STRING, .max = 2000},
+    {.name = "registered_capital", .type = F_MONEY},
+    {.name = "credit_rating", .type = F_STRING, .min = 1, .max = 20},
+    {.name = "credit_limit", .type = F_MONEY},
+    {.name = "contacts", .type = F_OBJECT_ARRAY, .max = 50, .sub = CONTACT},
+    {.name = "birth_date", .type = F_DATE},
+    {.name = "occupation", .type = F_STRING, .min = 1, .max = 100},
+    {.name = "interests", .type = F_STRING_ARRAY, .max = 50, .item_max = 100},
+    {.name = "source", .type = F_STRING, .min = 1, .max = 100},
+    {.name = "tags", .type = F_STRING_ARRAY, .max = 50, .item_max = 64},
+    {.name = "notes", .type = F_STRING, .max = 10000},
+    {.name = "external_ref", .type = F_STRING, .min = 1, .max = 200},
+    {.name = "attributes", .type = F_FREE_OBJECT, .max = 16384},
+    {.name = "archived_at", .flags = FIELD_READONLY},
+    {.name = "version", .flags = FIELD_READONLY},
+    {.name = "created_at", .flags = FIELD_READONLY},
+    {.name = "updated_at", .flags = FIELD_READONLY},
+    {0}};
+
+/* Column <- validated document j. */
+#define CUSTOMER_COLUMNS                                                                       \
+    "kind, name, email, phone, address, tier, value_segment, size, status, preferred_channel," \
+    " do_not_contact, unavailable_times, industry, legal_representative, business_scope,"     \
+    " registered_capital_amount, registered_capital_currency, credit_rating,"                 \
+    " credit_limit_amount, credit_limit_currency, contacts, birth_date, occupation,"          \
+    " interests, source, tags, notes, external_ref, attributes"
+#define CUSTOMER_VALUES                                                                        \
+    "j->>'kind', j->>'name', j->>'email', j->>'phone', nullif(j->'address', 'null'),"          \
+    " coalesce(j->>'tier', 'regular'), j->>'value_segment', j->>'size',"                       \
+    " coalesce(j->>'status', 'active'), j->>'preferred_channel',"                              \
+    " coalesce((j->>'do_not_contact')::boolean, false),"                                       \
+    " coalesce(nullif(j->'unavailable_times', 'null'), '[]'), j->>'industry',"                 \
+    " j->>'legal_representative', j->>'business_scope',"                                       \
+    " (j->'registered_capital'->>'amount')::numeric, j->'registered_capital'->>'currency',"    \
+    " j->>'credit_rating', (j->'credit_limit'->>'amount')::numeric,"                           \
+    " j->'credit_limit'->>'currency', coalesce(nullif(j->'contacts', 'null'), '[]'),"          \
+    " (j->>'birth_date')::date, j->>'occupation', csrd_text_array(j->'interests'),"            \
+    " j->>'source', csrd_text_array(j->'tags'), j->>'notes', j->>'external_ref',"              \
+    " coalesce(nullif(j->'attributes', 'null'), '{}')"
+
+/* List filters $1..$10, keyset $11 (key) $12 (id), limit $13. */
+#define CUSTOMER_FILTERS                                                                       \
+    " WHERE ($1::text IS NULL OR c.tier = ANY (string_to_array($1, ',')))"                     \
+    " AND ($2::text IS NULL OR c.status = ANY (string_to_array($2, ',')))"                     \
+    " AND ($3::text IS NULL OR c.tags @> ARRAY[$3::text])"                                     \
+    " AND ($4::text IS NULL OR c.address->>'city' = $4)"                                       \
+    " AND ($5::text IS NULL OR c.address->>'region' = $5)"                                     \
+    " AND ($6::text IS NULL OR c.external_ref = $6)"                                           \
+    " AND ($7::timestamptz IS NULL OR c.created_at > $7)"                                      \
+    " AND ($8::timestamptz IS NULL OR c.updated_at >= $8)"                                     \
+    " AND ($9::text IS NULL OR c.search LIKE '%' || csrd_like_escape(lower($9)) || '%'"        \
+    "      OR lower($9) <% c.search)"                                                          \
+    " AND ($10::boolean OR c.archived_at IS NULL)"
+
+#define CUSTOMER_LIST(name, key, cmp, lo, dir)                                                 \
+    {name, "SELECT customer_json(c)::text, c." key "::text, c.id FROM customers c"             \
+           CUSTOMER_FILTERS " AND (c." key ", c.id) " cmp " (" lo ")"                          \
+           " ORDER BY c." key " " dir ", c.id " dir " LIMIT $13"}
+
+#define TS_AFTER "coalesce($11::timestamptz, '-infinity'), coalesce($12::uuid, '00000000-0000-0000-0000-000000000000')"
+#define TS_BEFORE "coalesce($11::timestamptz, 'infinity'), coalesce($12::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')"
+
+const struct db_stmt customers_statements[] = {
+    {"customers_insert", "INSERT INTO customers (id, " CUSTOMER_COLUMNS ")"
+                         " SELECT $1::uuid, " CUSTOMER_VALUES " FROM (SELECT $2::jsonb AS j) s"
+                         " RETURNING customer_json(customers)::text, version"},
+    {"customers_get", "SELECT customer_json(c)::text, c.version FROM customers c WHERE c.id = $1"},
+    {"customers_lock", "SELECT customer_json(c)::text, c.version FROM customers c"
+                       " WHERE c.id = $1 FOR UPDATE"},
+    {"customers_update", "UPDATE customers SET (" CUSTOMER_COLUMNS ") = (SELECT " CUSTOMER_VALUES
+                         " FROM (SELECT $3::jsonb AS j) s),"
+                         " version = version + 1, updated_at = csrd_now()"
+                         " WHERE id = $1 AND version = $2"
+                         " RETURNING customer_json(customers)::text, version"},
+    {"customers_archive", "UPDATE customers SET archived_at = csrd_now(), version = version + 1,"
+                          " updated_at = csrd_now() WHERE id = $1 AND archived_at IS NULL"},
+    CUSTOMER_LIST("customers_list_created_at_asc", "created_at", ">", TS_AFTER, "ASC"),
+    CUSTOMER_LIST("customers_list_created_at_desc", "created_at", "<", TS_BEFORE, "DESC"),
+    CUSTOMER_LIST("customers_list_updated_at_asc", "updated_at", ">", TS_AFTER, "ASC"),
+    CUSTOMER_LIST("customers_list_updated_at_desc", "updated_at", "<", TS_BEFORE, "DESC"),
+    CUSTOMER_LIST("customers_list_name_asc", "name", ">",
+                  "coalesce($11::text, ''), coalesce($12::uuid, "
+                  "'00000000-0000-0000-0000-000000000000')", "ASC"),
+    {"customers_list_name_desc",
+     "SELECT customer_json(c)::text, c.name, c.id FROM customers c" CUSTOMER_FILTERS
+     " AND ($12::uuid IS NULL OR (c.name, c.id) < ($11::text, $12::uuid))"
+     " ORDER BY c.name DESC, c.id DESC LIMIT $13"},
+    {"customers_count", "SELECT count(*) FROM customers c" CUSTOMER_FILTERS
+                        " AND $11::text IS NULL AND $12::uuid IS NULL AND $13::int IS NULL"},
+    {NULL, NULL}};
+
+static const char *const SORTS[] = {"created_at", "updated_at", "name", NULL};
+static const char *const FILTERS[] = {"tier", "status", "tag", "city", "region", "external_ref",
+                                      "created_after", "updated_since", "q",
+                                      "include_archived", NULL};
+
+/* 409 naming the field when the unique external_ref is taken; otherwise leaves db_run's
+ * problem in place. */
+static void explain_conflict(struct request *r, json_t *doc)
+{
+    if (!strcmp(db_sqlstate(r), "23505") &&
+        !strcmp(db_constraint(r), "customers_external_ref_key")) {
+        const char *ref = json_string_value(json_object_get(doc, "external_ref"));
+        http_problem(r, 409, arena_printf(&r->arena,
+                                          "external_ref '%.200s' already belongs to another "
+                                          "customer",
+                                          ref ? ref : ""));
+    }
+}
+
+static void customers_create(struct request *r)
+{
+    json_t *body = req_json_object(r, false);
+    if (!body)
+        return;
+    json_t *errors = json_array();
+    if (!json_validate(body, CUSTOMER_FIELDS, VALIDATE_CREATE, errors)) {
+        json_decref(body);
+        http_problem_fields(r, errors);
+        return;
+    }
+    json_decref(errors);
+    char id[UUID_STR_LEN];
+    uuid7_new(id);
+    char *doc = json_dumps(body, JSON_COMPACT);
+    const char *params[] = {id, doc};
+    struct db_rows *rows = db_run(r, "customers_insert", 2, params);
+    free(doc);
+    if (rows)
+        reply_record(r, 201, db_get(rows, 0, 0), db_get(rows, 0, 1),
+                     arena_printf(&r->arena, "/v1/customers/%s", id));
+    else
+        explain_conflict(r, body);
+    json_decref(body);
+}
+
+static void customers_get(struct request *r)
+{
+    const char *id = req_path_uuid(r, 0);
+    if (!id)
+        return;
+    struct db_rows *rows = db_run(r, "customers_get", 1, &id);
+    if (!rows)
+        return;
+    if (db_nrows(rows) == 0) {
+        http_problem(r, 404, "no customer with this id");
+        return;
+    }
+    reply_record_get(r, db_get(rows, 0, 0), db_get(rows, 0, 1));
+}
+
+/* Locks the customer for the rest of the transaction and checks If-Match. */
+static struct db_rows *lock_customer(struct request *r, const char *id)
+{
+    struct db_rows *rows = db_run(r, "customers_lock", 1, &id);
+    if (!rows)
+        return NULL;
+    if (db_nrows(rows) == 0) {
+        http_problem(r, 404, "no customer with this id");
+        return NULL;
+    }
+    if (!req_if_match(r, strtol(db_get(rows, 0, 1), NULL, 10)))
+        return NULL;
+    return rows;
+}
+
+static void customers_patch(struct request *r)
+{
+    const char *id = req_path_uuid(r, 0);
+    if (!id)
+        return;
+    json_t *patch = req_json_object(r, false);
+    if (!patch)
+        return;
+    json_t *current = NULL, *merged = NULL;
+    if (!db_begin(r))
+        goto done;
+    struct db_rows *rows = lock_customer(r, id);
+    if (!rows)
+        goto done;
+    current = json_loads(db_get(rows, 0, 0), 0, NULL);
+    const char *version = db_get(rows, 0, 1);
+    /* Read-only members of the patch survive the merge and are reported by validation. */
+    json_strip_readonly(current, CUSTOMER_FIELDS);
+    merged = json_merge_patch(current, patch);
+    json_t *errors = json_array();
+    if (!json_validate(merged, CUSTOMER_FIELDS, VALIDATE_MERGED, errors)) {
+        http_problem_fields(r, errors);
+        goto done;
+    }
+    json_decref(errors);
+    if (json_equal(current, merged)) { /* nothing changes: no new version */
+        db_rollback(r);
+        reply_record(r, 200, db_get(rows, 0, 0), version, NULL);
+        goto done;
+    }
+    char *doc = json_dumps(merged, JSON_COMPACT);
+    const char *params[] = {id, version, doc};
+    struct db_rows *upd = db_run(r, "customers_update", 3, params);
+    free(doc);
+    if (!upd) {
+        explain_conflict(r, merged);
+        goto done;
+    }
+    if (db_commit(r))
+        reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
+done:
+    json_decref(patch);
+    json_decref(current);
+    json_decref(merged);
+}
+
+static void customers_archive(struct request *r)
+{
+    const char *id = req_path_uuid(r, 0);
+    if (!id || !db_begin(r) || !lock_customer(r, id))
+        return;
+    if (db_run(r, "customers_archive", 1, &id) && db_commit(r))
+        http_reply_empty(r, 204);
+}
+
+static void customers_list(struct request *r)
+{
+    static const char *const STMTS[3][2] = {
+        {"customers_list_created_at_asc", "customers_list_created_at_desc"},
+        {"customers_list_updated_at_asc", "customers_list_updated_at_desc"},
+        {"customers_list_name_asc", "customers_list_name_desc"}};
+    struct list_params lp;
+    bool archived;
+    if (!list_parse(r, FILTERS, SORTS, "-created_at", &lp) ||
+        !filter_enum_list(r, "tier", TIERS) || !filter_enum_list(r, "status", STATUSES) ||
+        !filter_timestamp(r, "created_after") || !filter_timestamp(r, "updated_since") ||
+        !filter_bool(r, "include_archived", &archived))
+        return;
+    const struct query *q = &r->query;
+    const char *params[13] = {
+        query_get(q, "tier"), query_get(q, "status"), query_get(q, "tag"),
+        query_get(q, "city"), query_get(q, "region"), query_get(q, "external_ref"),
+        query_get(q, "created_after"), query_get(q, "updated_since"), query_get(q, "q"),
+        archived ? "true" : "false", lp.cursor_key, lp.cursor_id, lp.limit_text};
+    if (params[8] && !*params[8])
+        params[8] = NULL; /* q= matches everything */
+    long total = -1;
+    if (lp.count) {
+        const char *cparams[13];
+        memcpy(cparams, params, sizeof(cparams));
+        cparams[10] = cparams[11] = cparams[12] = NULL;
+        struct db_rows *c = db_run(r, "customers_count", 13, cparams);
+        if (!c)
+            return;
+        total = strtol(db_get(c, 0, 0), NULL, 10);
+    }
+    struct db_rows *rows = db_run(r, STMTS[lp.sort][lp.desc], 13, params);
+    if (rows)
+        list_reply(r, rows, &lp, total);
+}
+
+const struct route customers_routes[] = {
+    {M_GET, "/v1/customers", customers_list, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
+    {M_POST, "/v1/customers", customers_create, ROLE_AGENT, 0, 0},
+    {M_GET, "/v1/customers/{id}", customers_get, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
+    {M_PATCH, "/v1/customers/{id}", customers_patch, ROLE_AGENT, 0, 0},
+    {M_DELETE, "/v1/customers/{id}", customers_archive, ROLE_SUPERVISOR, 0, 0},
+    {0, NULL, NULL, 0, 0, 0}};

@@ -1,0 +1,59 @@
+/* The steps every handler repeats, written once: JSON body intake, path ids, conditional
+ * requests (ETag, If-Match, If-None-Match), record and list responses with keyset cursors,
+ * and the Idempotency-Key wrapper around POST handlers. A handler reads like the spec:
+ * parse -> validate -> run statement -> reply. */
+#ifndef CSRD_PLUMBING_H
+#define CSRD_PLUMBING_H
+#include <jansson.h>
+#include "db/db.h"
+#include "http/request.h"
+#include "json/validate.h"
+
+extern const struct db_stmt plumbing_statements[];
+
+/* Runs h, wrapped in the Idempotency-Key protocol when the request is a POST carrying one. */
+void plumbing_run_handler(struct request *r, http_handler h);
+
+/* The body as a JSON object: 415 for a non-JSON Content-Type, 400 for malformed JSON or a
+ * non-object. Returns a new reference (caller decrefs) or NULL with the problem queued.
+ * With allow_empty, an absent body yields an empty object. */
+json_t *req_json_object(struct request *r, bool allow_empty);
+/* Path parameter i as a UUID; 404 (not a UUID cannot name a record) otherwise. */
+const char *req_path_uuid(struct request *r, int i);
+/* If-Match against the current version: true to go on, false with 412 (or 400) queued. */
+bool req_if_match(struct request *r, long version);
+
+/* Single record reply: status, ETag from version, optional Location; json is copied. */
+void reply_record(struct request *r, int status, const char *json, const char *version,
+                  const char *location);
+/* GET of one record: 304 when If-None-Match matches, otherwise 200 with ETag. */
+void reply_record_get(struct request *r, const char *json, const char *version);
+
+/* Lists. */
+struct list_params {
+    int limit;
+    int sort;            /* index into the resource's sort names */
+    bool desc;
+    const char *sort_text; /* as given (or the default), tags the cursor */
+    const char *cursor_key, *cursor_id; /* NULL on the first page */
+    bool count;
+    char limit_text[24];
+};
+
+/* Validates limit, cursor, sort and count, and refuses query parameters that are neither
+ * those nor in filters (400). sorts: NULL-terminated field names; default_sort e.g.
+ * "-created_at". */
+bool list_parse(struct request *r, const char *const *filters, const char *const *sorts,
+                const char *default_sort, struct list_params *lp);
+/* Replies {"data": [...], "next_cursor": ..., ["total": n]} with a Link header. rows has the
+ * record JSON in column 0, the sort key in column 1, the id in column 2, and at most
+ * limit + 1 rows (the extra one only says there is a next page). total < 0: omitted. */
+void list_reply(struct request *r, struct db_rows *rows, const struct list_params *lp,
+                long total);
+
+/* Query filter helpers: 400 with a message naming the parameter on failure. A NULL value
+ * (parameter absent) is always fine. */
+bool filter_enum_list(struct request *r, const char *name, const char *const *values);
+bool filter_timestamp(struct request *r, const char *name);
+bool filter_bool(struct request *r, const char *name, bool *out);
+#endif

@@ -1,0 +1,54 @@
+/* Black-box HTTP test harness: starts a real build/csrd against the PostgreSQL named by
+ * DATABASE_URL on a free loopback port, sends requests with libcurl, and checks every
+ * response against api-spec/openapi.yaml as served by /v1/openapi.json (the path, method and
+ * status must be documented; a JSON body must match its schema). */
+#ifndef CSRD_HARNESS_H
+#define CSRD_HARNESS_H
+#include <jansson.h>
+#include <stdbool.h>
+#include "../unit/check.h"
+
+#define ADMIN_TOKEN "csrd-test-admin-token-0123456789"
+
+struct resp {
+    long status;
+    char *body;
+    size_t len;
+    char *headers; /* raw header block */
+    json_t *json;  /* parsed body when it is JSON, else NULL (owned by the harness) */
+};
+
+/* Starts csrd with extra "NAME=value" environment entries (NULL-terminated, may be NULL). */
+void server_start(const char *const *env);
+/* SIGTERM, then waits: a clean exit (status 0) is checked. */
+void server_stop(void);
+const char *server_base(void);
+
+/* Sends a request. headers: NULL-terminated "Name: value" strings or NULL. A JSON body gets
+ * Content-Type: application/json unless headers name another. Responses live until exit. */
+struct resp *req(const char *method, const char *path, const char *token, const char *body,
+                 const char *const *headers);
+/* The same without the spec check (for deliberately broken requests whose answers the spec
+ * documents only generally, e.g. raw bytes). */
+struct resp *req_raw(const char *method, const char *path, const char *token, const char *body,
+                     size_t body_len, const char *const *headers, bool check_spec);
+const char *resp_header(const struct resp *r, const char *name); /* static buffer */
+const char *jstr(const json_t *j, const char *key);             /* borrowed or NULL */
+
+/* A fresh API key of the role; returns its token (static storage per role). */
+const char *key_for(const char *role);
+/* A random lower-case suffix, unique enough to scope records to one test run. */
+const char *unique(const char *prefix);
+
+#define CHECK_STATUS(r, want)                                                                  \
+    do {                                                                                       \
+        if ((r)->status != (want)) {                                                           \
+            check_failures++;                                                                  \
+            fprintf(stderr, "%s:%d: status %ld, expected %d; body: %.500s\n", __FILE__,        \
+                    __LINE__, (r)->status, (want), (r)->body ? (r)->body : "");                \
+        }                                                                                      \
+    } while (0)
+
+/* main() for an HTTP test program: starts the server, runs the named test(s), stops it. */
+int harness_main(int argc, char **argv);
+#endif

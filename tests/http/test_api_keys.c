@@ -1,0 +1,75 @@
+/* Black-box tests of /v1/api-keys and of what keys can do. */
+#include "harness.h"
+
+static struct resp *new_key(const char *role)
+{
+    char body[128];
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"role\":\"%s\"}", unique("k"), role);
+    return req("POST", "/v1/api-keys", ADMIN_TOKEN, body, NULL);
+}
+
+TEST(admin_creates_a_key_and_sees_the_token_once)
+{
+    struct resp *r = new_key("agent");
+    CHECK_STATUS(r, 201);
+    const char *token = jstr(r->json, "token");
+    CHECK(token && strncmp(token, "csrd_", 5) == 0 && strlen(token) >= 40);
+    CHECK(resp_header(r, "Location") != NULL);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/api-keys/%s", jstr(r->json, "id"));
+    struct resp *g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(g, 200);
+    CHECK(json_object_get(g->json, "token") == NULL);
+    CHECK(g->body && !strstr(g->body, token));
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", token, NULL, NULL), 200);
+}
+
+TEST(list_shows_no_secrets)
+{
+    struct resp *k = new_key("viewer");
+    struct resp *r = req("GET", "/v1/api-keys?limit=500", ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(r, 200);
+    CHECK(r->body && !strstr(r->body, jstr(k->json, "token")));
+    CHECK(r->body && !strstr(r->body, "token_hash"));
+}
+
+TEST(only_admins_manage_keys)
+{
+    const char *sup = key_for("supervisor");
+    CHECK_STATUS(req("GET", "/v1/api-keys", sup, NULL, NULL), 403);
+    CHECK_STATUS(req("POST", "/v1/api-keys", sup, "{\"name\":\"x\",\"role\":\"admin\"}", NULL),
+                 403);
+}
+
+TEST(revoked_key_is_refused_at_once)
+{
+    struct resp *k = new_key("agent");
+    const char *token = jstr(k->json, "token");
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", token, NULL, NULL), 200);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/api-keys/%s", jstr(k->json, "id"));
+    CHECK_STATUS(req("DELETE", path, ADMIN_TOKEN, NULL, NULL), 204);
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", token, NULL, NULL), 401);
+    struct resp *g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK(jstr(g->json, "revoked_at") != NULL);
+}
+
+TEST(key_validation_is_422)
+{
+    struct resp *r = req("POST", "/v1/api-keys", ADMIN_TOKEN, "{\"name\":\"\",\"role\":\"root\"}",
+                         NULL);
+    CHECK_STATUS(r, 422);
+    CHECK(r->body && strstr(r->body, "\"field\":\"role\"") && strstr(r->body, "\"field\":\"name\""));
+}
+
+TEST(unknown_key_is_404)
+{
+    CHECK_STATUS(req("DELETE", "/v1/api-keys/01a20c70-293b-7304-a1e5-000000000000", ADMIN_TOKEN,
+                     NULL, NULL),
+                 404);
+}
+
+int main(int argc, char **argv)
+{
+    return harness_main(argc, argv);
+}

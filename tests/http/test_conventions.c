@@ -1,0 +1,323 @@
+/* Black-box tests of the API conventions: auth, errors, limits, CORS, request ids, metrics,
+ * the served spec. */
+#include "harness.h"
+#include <ctype.h>
+#include <unistd.h>
+
+static const char *new_customer(const char *token)
+{
+    static char id[64];
+    char body[256];
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"%s\"}", unique("conv"));
+    struct resp *r = req("POST", "/v1/customers", token, body, NULL);
+    CHECK_STATUS(r, 201);
+    snprintf(id, sizeof(id), "%s", r->json ? jstr(r->json, "id") : "");
+    return id;
+}
+
+TEST(healthz_needs_no_token)
+{
+    struct resp *r = req("GET", "/healthz", NULL, NULL, NULL);
+    CHECK_STATUS(r, 200);
+    CHECK_STR(jstr(r->json, "status"), "ok");
+}
+
+TEST(readyz_reports_the_database_reachable)
+{
+    struct resp *r = req("GET", "/readyz", NULL, NULL, NULL);
+    CHECK_STATUS(r, 200);
+}
+
+TEST(openapi_json_is_served_without_token)
+{
+    struct resp *r = req("GET", "/v1/openapi.json", NULL, NULL, NULL);
+    CHECK_STATUS(r, 200);
+    CHECK_STR(jstr(r->json, "openapi"), "3.1.0");
+    CHECK(json_object_get(json_object_get(r->json, "paths"), "/v1/customers") != NULL);
+}
+
+TEST(every_documented_operation_is_routed)
+{
+    struct resp *s = req("GET", "/v1/openapi.json", NULL, NULL, NULL);
+    const char *tmpl;
+    json_t *item;
+    int checked = 0;
+    json_object_foreach(json_object_get(s->json, "paths"), tmpl, item) {
+        char path[256];
+        size_t o = 0;
+        for (const char *p = tmpl; *p && o < sizeof(path) - 40;) {
+            if (*p == '{') {
+                o += (size_t)snprintf(path + o, sizeof(path) - o,
+                                      "00000000-0000-7000-8000-000000000000");
+                p += strcspn(p, "}") + 1;
+            } else {
+                path[o++] = *p++;
+            }
+        }
+        path[o] = '\0';
+        const char *method;
+        json_t *op;
+        json_object_foreach(item, method, op) {
+            char upper[16];
+            size_t i;
+            for (i = 0; method[i] && i < 15; i++)
+                upper[i] = (char)toupper((unsigned char)method[i]);
+            upper[i] = '\0';
+            if (!strcmp(upper, "PARAMETERS"))
+                continue;
+            /* wrong token: 401 proves a route answered; public routes answer themselves */
+            struct resp *r = req_raw(upper, path, "not-a-token", "{}", 2, NULL, false);
+            CHECK(r->status != 405);
+            CHECK(!(r->status == 404 && r->body && strstr(r->body, "no such resource")));
+            checked++;
+        }
+    }
+    CHECK(checked >= 10);
+}
+
+TEST(missing_token_is_401_with_challenge)
+{
+    struct resp *r = req("GET", "/v1/customers", NULL, NULL, NULL);
+    CHECK_STATUS(r, 401);
+    CHECK(resp_header(r, "WWW-Authenticate") != NULL);
+    CHECK_STR(resp_header(r, "Content-Type"), "application/problem+json");
+    CHECK_INT(json_integer_value(json_object_get(r->json, "status")), 401);
+    CHECK(jstr(r->json, "type") && jstr(r->json, "title") && jstr(r->json, "detail") &&
+          jstr(r->json, "request_id"));
+}
+
+TEST(wrong_token_is_401)
+{
+    CHECK_STATUS(req("GET", "/v1/customers", "csrd_wrong", NULL, NULL), 401);
+    const char *basic[] = {"Authorization: Basic dXNlcjpwYXNz", NULL};
+    CHECK_STATUS(req("GET", "/v1/customers", NULL, NULL, basic), 401);
+}
+
+TEST(viewer_cannot_create_and_agent_cannot_archive)
+{
+    struct resp *r = req("POST", "/v1/customers", key_for("viewer"),
+                         "{\"kind\":\"person\",\"name\":\"x\"}", NULL);
+    CHECK_STATUS(r, 403);
+    const char *id = new_customer(key_for("agent"));
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/customers/%s", id);
+    CHECK_STATUS(req("DELETE", path, key_for("agent"), NULL, NULL), 403);
+    CHECK_STATUS(req("GET", path, key_for("viewer"), NULL, NULL), 200);
+    CHECK_STATUS(req("DELETE", path, key_for("supervisor"), NULL, NULL), 204);
+}
+
+TEST(unknown_path_is_404_problem)
+{
+    struct resp *r = req("GET", "/v1/nothing-here", ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(r, 404);
+    CHECK_STR(resp_header(r, "Content-Type"), "application/problem+json");
+}
+
+TEST(wrong_method_is_405_with_allow)
+{
+    struct resp *r = req("PUT", "/v1/customers", ADMIN_TOKEN, "{}", NULL);
+    CHECK_STATUS(r, 405);
+    const char *allow = resp_header(r, "Allow");
+    CHECK(allow && strstr(allow, "GET") && strstr(allow, "POST"));
+}
+
+TEST(malformed_json_is_400)
+{
+    struct resp *r = req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":", NULL);
+    CHECK_STATUS(r, 400);
+    CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN, "[1,2]", NULL), 400);
+    CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN,
+                     "{\"kind\":\"person\",\"kind\":\"person\",\"name\":\"dup\"}", NULL),
+                 400);
+}
+
+TEST(wrong_content_type_is_415)
+{
+    const char *h[] = {"Content-Type: text/plain", NULL};
+    CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\"}", h), 415);
+    const char *form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN, "a=b", form), 415);
+}
+
+TEST(invalid_utf8_body_is_400)
+{
+    const char body[] = "{\"kind\":\"person\",\"name\":\"\xff\xfe bad\"}";
+    struct resp *r = req_raw("POST", "/v1/customers", ADMIN_TOKEN, body, sizeof(body) - 1,
+                             NULL, true);
+    CHECK_STATUS(r, 400);
+}
+
+TEST(nul_escape_in_string_is_400)
+{
+    CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN,
+                     "{\"kind\":\"person\",\"name\":\"a\\u0000b\"}", NULL),
+                 400);
+}
+
+TEST(ten_thousand_levels_of_nesting_is_400)
+{
+    size_t n = 10000;
+    char *body = malloc(2 * n + 64);
+    size_t o = (size_t)sprintf(body, "{\"kind\":\"person\",\"name\":\"n\",\"attributes\":");
+    for (size_t i = 0; i < n; i++)
+        body[o++] = '[';
+    for (size_t i = 0; i < n; i++)
+        body[o++] = ']';
+    body[o++] = '}';
+    body[o] = '\0';
+    struct resp *r = req("POST", "/v1/customers", ADMIN_TOKEN, body, NULL);
+    CHECK_STATUS(r, 400);
+    free(body);
+    CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200);
+}
+
+TEST(body_over_max_body_is_413)
+{
+    /* the test server runs with CSRD_MAX_BODY=65536 */
+    size_t n = 70000;
+    char *body = malloc(n + 64);
+    size_t o = (size_t)sprintf(body, "{\"kind\":\"person\",\"name\":\"big\",\"notes\":\"");
+    memset(body + o, 'x', n);
+    strcpy(body + o + n, "\"}");
+    struct resp *r = req("POST", "/v1/customers", ADMIN_TOKEN, body, NULL);
+    CHECK_STATUS(r, 413);
+    const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
+    r = req("POST", "/v1/customers", ADMIN_TOKEN, body, chunked);
+    CHECK_STATUS(r, 413);
+    free(body);
+    CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200);
+}
+
+TEST(request_id_is_echoed_or_generated)
+{
+    const char *h[] = {"X-Request-Id: trace-abc.123", NULL};
+    struct resp *r = req("GET", "/healthz", NULL, NULL, h);
+    CHECK_STR(resp_header(r, "X-Request-Id"), "trace-abc.123");
+    r = req("GET", "/v1/customers", NULL, NULL, h);
+    CHECK_STR(jstr(r->json, "request_id"), "trace-abc.123");
+    r = req("GET", "/healthz", NULL, NULL, NULL);
+    const char *gen = resp_header(r, "X-Request-Id");
+    CHECK(gen && strlen(gen) == 36);
+    const char *bad[] = {"X-Request-Id: has spaces and \"quotes\"", NULL};
+    r = req("GET", "/healthz", NULL, NULL, bad);
+    CHECK(strlen(resp_header(r, "X-Request-Id")) == 36);
+}
+
+TEST(cors_preflight_allowed_origin)
+{
+    const char *h[] = {"Origin: https://app.example.com", "Access-Control-Request-Method: PATCH",
+                       "Access-Control-Request-Headers: authorization, if-match", NULL};
+    struct resp *r = req("OPTIONS", "/v1/customers/00000000-0000-7000-8000-000000000000", NULL,
+                         NULL, h);
+    CHECK_STATUS(r, 204);
+    CHECK_STR(resp_header(r, "Access-Control-Allow-Origin"), "https://app.example.com");
+    const char *methods = resp_header(r, "Access-Control-Allow-Methods");
+    CHECK(methods && strstr(methods, "PATCH"));
+    const char *allowed = resp_header(r, "Access-Control-Allow-Headers");
+    CHECK(allowed && strstr(allowed, "If-Match") && strstr(allowed, "Idempotency-Key") &&
+          strstr(allowed, "Authorization"));
+}
+
+TEST(cors_preflight_refused_for_other_origin)
+{
+    const char *h[] = {"Origin: https://evil.example.net", "Access-Control-Request-Method: GET",
+                       NULL};
+    struct resp *r = req("OPTIONS", "/v1/customers", NULL, NULL, h);
+    CHECK_STATUS(r, 403);
+    CHECK(resp_header(r, "Access-Control-Allow-Origin") == NULL);
+}
+
+TEST(cors_headers_on_actual_request)
+{
+    const char *h[] = {"Origin: https://app.example.com", NULL};
+    struct resp *r = req("GET", "/v1/customers?limit=1", ADMIN_TOKEN, NULL, h);
+    CHECK_STATUS(r, 200);
+    CHECK_STR(resp_header(r, "Access-Control-Allow-Origin"), "https://app.example.com");
+    const char *exposed = resp_header(r, "Access-Control-Expose-Headers");
+    CHECK(exposed && strstr(exposed, "ETag") && strstr(exposed, "Location") &&
+          strstr(exposed, "Link"));
+}
+
+TEST(rate_limit_gives_429_with_retry_after)
+{
+    server_stop();
+    const char *env[] = {"CSRD_RATE_LIMIT=2", NULL};
+    server_start(env);
+    const char *t = key_for("viewer");
+    int limited = 0;
+    struct resp *last = NULL;
+    for (int i = 0; i < 10; i++) {
+        struct resp *r = req("GET", "/v1/customers?limit=1", t, NULL, NULL);
+        if (r->status == 429)
+            limited++, last = r;
+    }
+    CHECK(limited >= 5);
+    CHECK(last && resp_header(last, "Retry-After") != NULL);
+    server_stop();
+    server_start(NULL);
+}
+
+TEST(metrics_counts_requests_by_route)
+{
+    req("GET", "/v1/customers?limit=1", ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(req("GET", "/metrics", NULL, NULL, NULL), 401);
+    struct resp *r = req("GET", "/metrics", key_for("viewer"), NULL, NULL);
+    CHECK_STATUS(r, 200);
+    CHECK(r->body && strstr(r->body, "csrd_http_requests_total{method=\"GET\",route=\"/v1/"
+                                     "customers\",status=\"200\"}"));
+    CHECK(r->body && strstr(r->body, "csrd_http_request_duration_seconds_bucket"));
+    CHECK(r->body && strstr(r->body, "csrd_db_pool_in_use"));
+}
+
+TEST(bad_query_parameters_are_400)
+{
+    CHECK_STATUS(req("GET", "/v1/customers?limit=0", ADMIN_TOKEN, NULL, NULL), 400);
+    CHECK_STATUS(req("GET", "/v1/customers?limit=501", ADMIN_TOKEN, NULL, NULL), 400);
+    CHECK_STATUS(req("GET", "/v1/customers?limit=ten", ADMIN_TOKEN, NULL, NULL), 400);
+    CHECK_STATUS(req("GET", "/v1/customers?colour=red", ADMIN_TOKEN, NULL, NULL), 400);
+    CHECK_STATUS(req("GET", "/v1/customers?sort=email", ADMIN_TOKEN, NULL, NULL), 400);
+    CHECK_STATUS(req("GET", "/v1/customers?tier=gold", ADMIN_TOKEN, NULL, NULL), 400);
+    CHECK_STATUS(req("GET", "/v1/customers?created_after=yesterday", ADMIN_TOKEN, NULL, NULL),
+                 400);
+    CHECK_STATUS(req("GET", "/v1/customers?cursor=garbage", ADMIN_TOKEN, NULL, NULL), 400);
+    CHECK_STATUS(req("GET", "/v1/customers?q=%FF%FE", ADMIN_TOKEN, NULL, NULL), 400);
+}
+
+TEST(sql_looking_strings_are_stored_verbatim)
+{
+    const char *evil = "Robert'); DROP TABLE customers;--";
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"person\",\"name\":\"%s\",\"notes\":\"' OR 1=1 --\"}", evil);
+    struct resp *r = req("POST", "/v1/customers", ADMIN_TOKEN, body, NULL);
+    CHECK_STATUS(r, 201);
+    CHECK_STR(jstr(r->json, "name"), evil);
+    CHECK_STR(jstr(r->json, "notes"), "' OR 1=1 --");
+    r = req("GET", "/v1/customers?q=%27%20OR%201%3D1%20--&limit=5", ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(r, 200);
+    r = req("GET", "/v1/customers?limit=1", ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(r, 200); /* the table is still there */
+}
+
+TEST(ids_are_uuid_v7_and_timestamps_rfc3339_ms)
+{
+    struct resp *r = req("POST", "/v1/customers", ADMIN_TOKEN,
+                         "{\"kind\":\"organization\",\"name\":\"Acme\"}", NULL);
+    CHECK_STATUS(r, 201);
+    const char *id = jstr(r->json, "id");
+    CHECK(id && strlen(id) == 36 && id[14] == '7');
+    const char *ts = jstr(r->json, "created_at");
+    CHECK(ts && strlen(ts) == 24 && ts[10] == 'T' && ts[19] == '.' && ts[23] == 'Z');
+}
+
+TEST(head_is_answered_like_get_without_body)
+{
+    struct resp *r = req("HEAD", "/healthz", NULL, NULL, NULL);
+    CHECK_STATUS(r, 200);
+    CHECK(r->len == 0);
+}
+
+int main(int argc, char **argv)
+{
+    return harness_main(argc, argv);
+}

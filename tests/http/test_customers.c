@@ -1,0 +1,516 @@
+/* Black-box tests of /v1/customers. Each test scopes its records with a unique tag or
+ * external_ref, so tests can share one database and run in parallel. */
+#include "harness.h"
+#include <ctype.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct resp *create(const char *token, const char *body)
+{
+    return req("POST", "/v1/customers", token, body, NULL);
+}
+
+static const char *path_of(const struct resp *r)
+{
+    static char path[8][128];
+    static int next;
+    char *p = path[next++ % 8];
+    snprintf(p, 128, "/v1/customers/%s", r->json ? jstr(r->json, "id") : "none");
+    return p;
+}
+
+TEST(create_returns_201_with_location_and_etag)
+{
+    struct resp *r = create(key_for("agent"), "{\"kind\":\"person\",\"name\":\"Li Lei\","
+                                              "\"email\":\"li.lei@example.cn\","
+                                              "\"phone\":\"+86 138-0013-8000\"}");
+    CHECK_STATUS(r, 201);
+    CHECK_STR(resp_header(r, "ETag"), "\"1\"");
+    char want[128];
+    snprintf(want, sizeof(want), "/v1/customers/%s", jstr(r->json, "id"));
+    CHECK_STR(resp_header(r, "Location"), want);
+    CHECK_INT(json_integer_value(json_object_get(r->json, "version")), 1);
+    struct resp *g = req("GET", want, key_for("viewer"), NULL, NULL);
+    CHECK_STATUS(g, 200);
+    CHECK(json_equal(g->json, r->json));
+}
+
+TEST(create_applies_defaults)
+{
+    struct resp *r = create(ADMIN_TOKEN, "{\"kind\":\"organization\",\"name\":\"Acme Ltd\"}");
+    CHECK_STATUS(r, 201);
+    CHECK_STR(jstr(r->json, "tier"), "regular");
+    CHECK_STR(jstr(r->json, "status"), "active");
+    CHECK(json_is_false(json_object_get(r->json, "do_not_contact")));
+    CHECK_INT(json_array_size(json_object_get(r->json, "tags")), 0);
+    CHECK(json_is_null(json_object_get(r->json, "archived_at")));
+}
+
+TEST(create_stores_every_field)
+{
+    const char *ref = unique("erp");
+    char body[2048];
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"organization\",\"name\":\"Huawei Store 12\",\"email\":\"ops@hw.cn\","
+             "\"phone\":\"+86 755 2878 0808\",\"address\":{\"line1\":\"1 Bantian\","
+             "\"city\":\"Shenzhen\",\"region\":\"Guangdong\",\"postal_code\":\"518129\","
+             "\"country\":\"CN\"},\"tier\":\"key\",\"value_segment\":\"high\",\"size\":\"large\","
+             "\"status\":\"prospect\",\"preferred_channel\":\"visit\",\"do_not_contact\":true,"
+             "\"unavailable_times\":[{\"day\":\"sat\",\"from\":\"00:00\",\"to\":\"24:00\"}],"
+             "\"industry\":\"retail\",\"legal_representative\":\"Wang Wu\","
+             "\"business_scope\":\"electronics\",\"registered_capital\":{\"amount\":\"1000000.00\","
+             "\"currency\":\"CNY\"},\"credit_rating\":\"AA\",\"credit_limit\":{\"amount\":\"50000\","
+             "\"currency\":\"USD\"},\"contacts\":[{\"name\":\"Zhao\",\"role\":\"buyer\","
+             "\"email\":\"zhao@hw.cn\"}],\"birth_date\":null,\"occupation\":null,"
+             "\"interests\":[\"golf\"],\"source\":\"trade fair\",\"tags\":[\"b2b\",\"south\"],"
+             "\"notes\":\"line1\\nline2\",\"external_ref\":\"%s\",\"attributes\":{\"erp\":{\"id\":7}}}",
+             ref);
+    struct resp *r = create(ADMIN_TOKEN, body);
+    CHECK_STATUS(r, 201);
+    json_t *sent = json_loads(body, 0, NULL);
+    const char *k;
+    json_t *v;
+    json_object_foreach(sent, k, v) {
+        if (!json_equal(json_object_get(r->json, k), v)) {
+            fprintf(stderr, "field %s differs\n", k);
+            check_failures++;
+        }
+    }
+    json_decref(sent);
+}
+
+TEST(create_reports_every_invalid_field)
+{
+    struct resp *r = create(ADMIN_TOKEN, "{\"kind\":\"alien\",\"email\":\"not-an-email\","
+                                         "\"phone\":\"12345\",\"tier\":\"gold\",\"bogus\":1,"
+                                         "\"address\":{\"country\":\"XX\"},"
+                                         "\"credit_limit\":{\"amount\":\"-5\",\"currency\":\"CNY\"},"
+                                         "\"id\":\"01a20c70-293b-7304-a1e5-70de586757ac\"}");
+    CHECK_STATUS(r, 422);
+    json_t *errors = json_object_get(r->json, "errors");
+    const char *want[] = {"kind", "name", "email", "phone", "tier", "bogus", "address.country",
+                          "credit_limit.amount", "id"};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        bool found = false;
+        size_t j;
+        json_t *e;
+        json_array_foreach(errors, j, e) found = found || !strcmp(jstr(e, "field"), want[i]);
+        if (!found) {
+            fprintf(stderr, "no error for %s\n", want[i]);
+            check_failures++;
+        }
+    }
+}
+
+TEST(name_length_is_counted_in_characters)
+{
+    char body[1024], name[700] = "";
+    for (int i = 0; i < 200; i++)
+        strcat(name, "张");
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"%s\"}", name);
+    CHECK_STATUS(create(ADMIN_TOKEN, body), 201);
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"%s张\"}", name);
+    CHECK_STATUS(create(ADMIN_TOKEN, body), 422);
+    CHECK_STATUS(create(ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"\"}"), 422);
+}
+
+TEST(duplicate_external_ref_is_409)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"A\",\"external_ref\":\"%s\"}",
+             unique("dup"));
+    CHECK_STATUS(create(ADMIN_TOKEN, body), 201);
+    struct resp *r = create(ADMIN_TOKEN, body);
+    CHECK_STATUS(r, 409);
+    CHECK(strstr(jstr(r->json, "detail"), "external_ref") != NULL);
+}
+
+TEST(get_unknown_or_malformed_id_is_404)
+{
+    CHECK_STATUS(req("GET", "/v1/customers/01a20c70-293b-7304-a1e5-000000000000", ADMIN_TOKEN,
+                     NULL, NULL),
+                 404);
+    CHECK_STATUS(req("GET", "/v1/customers/not-a-uuid", ADMIN_TOKEN, NULL, NULL), 404);
+    CHECK_STATUS(req("GET", "/v1/customers/%27%3B%20DROP", ADMIN_TOKEN, NULL, NULL), 404);
+}
+
+TEST(if_none_match_gives_304)
+{
+    struct resp *c = create(ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"Etag\"}");
+    const char *h[] = {"If-None-Match: \"1\"", NULL};
+    struct resp *r = req("GET", path_of(c), ADMIN_TOKEN, NULL, h);
+    CHECK_STATUS(r, 304);
+    CHECK(r->len == 0);
+    const char *h2[] = {"If-None-Match: \"2\"", NULL};
+    CHECK_STATUS(req("GET", path_of(c), ADMIN_TOKEN, NULL, h2), 200);
+}
+
+TEST(patch_is_a_json_merge_patch)
+{
+    struct resp *c = create(ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"Merge\","
+                                         "\"email\":\"m@example.com\",\"address\":{\"city\":"
+                                         "\"Beijing\",\"line1\":\"1 Chang'an\"},"
+                                         "\"attributes\":{\"a\":1,\"b\":2}}");
+    const char *ct[] = {"Content-Type: application/merge-patch+json", NULL};
+    struct resp *r = req("PATCH", path_of(c), key_for("agent"),
+                         "{\"email\":null,\"address\":{\"city\":\"Tianjin\"},"
+                         "\"attributes\":{\"b\":null,\"c\":3},\"tier\":\"vip\"}",
+                         ct);
+    CHECK_STATUS(r, 200);
+    CHECK(json_is_null(json_object_get(r->json, "email")));
+    json_t *addr = json_object_get(r->json, "address");
+    CHECK_STR(jstr(addr, "city"), "Tianjin");
+    CHECK_STR(jstr(addr, "line1"), "1 Chang'an");
+    json_t *attrs = json_object_get(r->json, "attributes");
+    CHECK(json_object_get(attrs, "a") && !json_object_get(attrs, "b") &&
+          json_object_get(attrs, "c"));
+    CHECK_STR(jstr(r->json, "tier"), "vip");
+    CHECK_INT(json_integer_value(json_object_get(r->json, "version")), 2);
+    CHECK_STR(resp_header(r, "ETag"), "\"2\"");
+}
+
+TEST(patch_with_stale_if_match_is_412)
+{
+    struct resp *c = create(ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"Stale\"}");
+    const char *v1[] = {"If-Match: \"1\"", NULL};
+    CHECK_STATUS(req("PATCH", path_of(c), ADMIN_TOKEN, "{\"name\":\"Fresh\"}", v1), 200);
+    struct resp *r = req("PATCH", path_of(c), ADMIN_TOKEN, "{\"name\":\"Again\"}", v1);
+    CHECK_STATUS(r, 412);
+    struct resp *g = req("GET", path_of(c), ADMIN_TOKEN, NULL, NULL);
+    CHECK_STR(jstr(g->json, "name"), "Fresh");
+    const char *bad[] = {"If-Match: 2", NULL};
+    CHECK_STATUS(req("PATCH", path_of(c), ADMIN_TOKEN, "{\"name\":\"X\"}", bad), 400);
+}
+
+TEST(patch_refuses_read_only_unknown_and_null_required)
+{
+    struct resp *c = create(ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"Strict\"}");
+    struct resp *r = req("PATCH", path_of(c), ADMIN_TOKEN,
+                         "{\"version\":9,\"created_at\":\"2020-01-01T00:00:00Z\",\"nope\":1,"
+                         "\"name\":null,\"tier\":null}",
+                         NULL);
+    CHECK_STATUS(r, 422);
+    CHECK(r->body && strstr(r->body, "\"field\":\"version\"") &&
+          strstr(r->body, "\"field\":\"created_at\"") && strstr(r->body, "\"field\":\"nope\"") &&
+          strstr(r->body, "\"field\":\"name\"") && strstr(r->body, "\"field\":\"tier\""));
+    struct resp *g = req("GET", path_of(c), ADMIN_TOKEN, NULL, NULL);
+    CHECK_INT(json_integer_value(json_object_get(g->json, "version")), 1);
+}
+
+TEST(patch_without_change_keeps_the_version)
+{
+    struct resp *c = create(ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"Same\"}");
+    struct resp *r = req("PATCH", path_of(c), ADMIN_TOKEN, "{\"name\":\"Same\"}", NULL);
+    CHECK_STATUS(r, 200);
+    CHECK_INT(json_integer_value(json_object_get(r->json, "version")), 1);
+}
+
+TEST(patch_of_unknown_customer_is_404)
+{
+    CHECK_STATUS(req("PATCH", "/v1/customers/01a20c70-293b-7304-a1e5-000000000000", ADMIN_TOKEN,
+                     "{\"name\":\"x\"}", NULL),
+                 404);
+}
+
+TEST(delete_archives_and_lists_skip_archived)
+{
+    const char *tag = unique("arch");
+    char body[256], list[256];
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"Gone\",\"tags\":[\"%s\"]}", tag);
+    struct resp *c = create(ADMIN_TOKEN, body);
+    const char *stale[] = {"If-Match: \"7\"", NULL};
+    CHECK_STATUS(req("DELETE", path_of(c), key_for("supervisor"), NULL, stale), 412);
+    CHECK_STATUS(req("DELETE", path_of(c), key_for("supervisor"), NULL, NULL), 204);
+    struct resp *g = req("GET", path_of(c), ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(g, 200);
+    CHECK(jstr(g->json, "archived_at") != NULL);
+    CHECK_INT(json_integer_value(json_object_get(g->json, "version")), 2);
+    snprintf(list, sizeof(list), "/v1/customers?tag=%s", tag);
+    CHECK_INT(json_array_size(json_object_get(req("GET", list, ADMIN_TOKEN, NULL, NULL)->json,
+                                              "data")),
+              0);
+    snprintf(list, sizeof(list), "/v1/customers?tag=%s&include_archived=true", tag);
+    CHECK_INT(json_array_size(json_object_get(req("GET", list, ADMIN_TOKEN, NULL, NULL)->json,
+                                              "data")),
+              1);
+    CHECK_STATUS(req("DELETE", path_of(c), key_for("supervisor"), NULL, NULL), 204);
+}
+
+/* Creates n customers tagged tag, named name-00.. */
+static void seed(const char *tag, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char body[256];
+        snprintf(body, sizeof(body),
+                 "{\"kind\":\"person\",\"name\":\"%s-%02d\",\"tags\":[\"%s\"],"
+                 "\"tier\":\"%s\",\"address\":{\"city\":\"%s\"}}",
+                 tag, (i * 7) % n, tag, i % 3 == 0 ? "vip" : "regular",
+                 i % 2 ? "Hangzhou" : "Suzhou");
+        CHECK_STATUS(create(ADMIN_TOKEN, body), 201);
+    }
+}
+
+/* Walks every page; returns the number of items and fails on duplicates. */
+static int walk(const char *first, const char *key, bool ascending)
+{
+    char path[2048];
+    snprintf(path, sizeof(path), "%s", first);
+    json_t *seen = json_object();
+    int count = 0, pages = 0;
+    char prev[256] = "";
+    while (pages++ < 100) {
+        struct resp *r = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+        CHECK_STATUS(r, 200);
+        size_t i;
+        json_t *item;
+        json_array_foreach(json_object_get(r->json, "data"), i, item) {
+            const char *id = jstr(item, "id");
+            if (json_object_get(seen, id)) {
+                fprintf(stderr, "duplicate %s\n", id);
+                check_failures++;
+            }
+            json_object_set_new(seen, id, json_true());
+            const char *k = jstr(item, key);
+            if (prev[0] && k && (ascending ? strcmp(prev, k) > 0 : strcmp(prev, k) < 0)) {
+                fprintf(stderr, "out of order: %s then %s\n", prev, k);
+                check_failures++;
+            }
+            snprintf(prev, sizeof(prev), "%s", k ? k : "");
+            count++;
+        }
+        const char *next = jstr(r->json, "next_cursor");
+        const char *link = resp_header(r, "Link");
+        if (!next) {
+            CHECK(link == NULL);
+            break;
+        }
+        CHECK(link && strstr(link, "rel=\"next\"") && strstr(link, next));
+        snprintf(path, sizeof(path), "%s&cursor=%s", first, next);
+    }
+    json_decref(seen);
+    return count;
+}
+
+TEST(pagination_has_no_duplicates_or_gaps)
+{
+    const char *tag = unique("page");
+    seed(tag, 23);
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/customers?tag=%s&limit=5", tag);
+    CHECK_INT(walk(path, "created_at", false), 23);
+    snprintf(path, sizeof(path), "/v1/customers?tag=%s&limit=4&sort=name", tag);
+    CHECK_INT(walk(path, "name", true), 23);
+    snprintf(path, sizeof(path), "/v1/customers?tag=%s&limit=6&sort=-name", tag);
+    CHECK_INT(walk(path, "name", false), 23);
+    snprintf(path, sizeof(path), "/v1/customers?tag=%s&limit=7&sort=updated_at", tag);
+    CHECK_INT(walk(path, "updated_at", true), 23);
+    snprintf(path, sizeof(path), "/v1/customers?tag=%s&limit=500&sort=created_at", tag);
+    CHECK_INT(walk(path, "created_at", true), 23);
+}
+
+TEST(cursor_from_another_sort_is_400)
+{
+    const char *tag = unique("cur");
+    seed(tag, 3);
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/customers?tag=%s&limit=1", tag);
+    struct resp *r = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    const char *cur = jstr(r->json, "next_cursor");
+    CHECK(cur != NULL);
+    snprintf(path, sizeof(path), "/v1/customers?tag=%s&limit=1&sort=name&cursor=%s", tag,
+             cur ? cur : "");
+    CHECK_STATUS(req("GET", path, ADMIN_TOKEN, NULL, NULL), 400);
+}
+
+/* Size of the first page of customers tagged tag, with more query parameters. */
+static size_t list_size(const char *tag, const char *more)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "/v1/customers?tag=%s%s", tag, more);
+    struct resp *r = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(r, 200);
+    return json_array_size(json_object_get(r->json, "data"));
+}
+
+TEST(list_filters_and_exact_count)
+{
+    const char *tag = unique("filt");
+    seed(tag, 9);
+    CHECK_INT(list_size(tag, "&tier=vip"), 3);
+    CHECK_INT(list_size(tag, "&tier=vip,regular"), 9);
+    CHECK_INT(list_size(tag, "&city=Hangzhou"), 4);
+    CHECK_INT(list_size(tag, "&status=lost"), 0);
+    CHECK_INT(list_size(tag, "&created_after=2000-01-01T00:00:00Z"), 9);
+    CHECK_INT(list_size(tag, "&created_after=2999-01-01T00:00:00Z"), 0);
+    CHECK_INT(list_size(tag, "&updated_since=2000-01-01T00:00:00%2B08:00"),
+              9);
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/customers?tag=%s&limit=2&count=exact", tag);
+    struct resp *r = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_INT(json_integer_value(json_object_get(r->json, "total")), 9);
+    CHECK_INT(json_array_size(json_object_get(r->json, "data")), 2);
+}
+
+TEST(filter_by_external_ref)
+{
+    const char *ref = unique("ext");
+    char body[256], path[256];
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"E\",\"external_ref\":\"%s\"}",
+             ref);
+    struct resp *c = create(ADMIN_TOKEN, body);
+    snprintf(path, sizeof(path), "/v1/customers?external_ref=%s", ref);
+    struct resp *r = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_INT(json_array_size(json_object_get(r->json, "data")), 1);
+    CHECK_STR(jstr(json_array_get(json_object_get(r->json, "data"), 0), "id"),
+              jstr(c->json, "id"));
+}
+
+static bool search_finds(const char *q_encoded, const char *id)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "/v1/customers?q=%s&limit=500", q_encoded);
+    struct resp *r = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(r, 200);
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(r->json, "data"), i, item) if (!strcmp(jstr(item, "id"),
+                                                                              id)) return true;
+    return false;
+}
+
+TEST(search_matches_name_email_phone_and_ref)
+{
+    const char *word = unique("zq");
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"person\",\"name\":\"Xavier %s Quill\",\"email\":\"%s@mail.example\","
+             "\"phone\":\"+44 20 7946 0%03d\",\"external_ref\":\"REF-%s\"}",
+             word, word, (int)(strlen(word) * 37 % 1000), word);
+    struct resp *c = create(ADMIN_TOKEN, body);
+    CHECK_STATUS(c, 201);
+    const char *id = jstr(c->json, "id");
+    CHECK(search_finds(word, id));
+    char upper[96];
+    snprintf(upper, sizeof(upper), "%s", word);
+    for (char *p = upper; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    CHECK(search_finds(upper, id)); /* case-insensitive */
+    char ref[128];
+    snprintf(ref, sizeof(ref), "REF-%s", word);
+    CHECK(search_finds(ref, id));
+    CHECK(search_finds("%2B44207946", id)); /* digits of the phone without spaces */
+    CHECK(!search_finds("zzzzqqqqxxxxnotthere", id));
+}
+
+TEST(search_finds_two_character_chinese_and_korean_fragments)
+{
+    char body[256];
+    const char *tag = unique("cjk");
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"person\",\"name\":\"欧阳娜娜\",\"tags\":[\"%s\"]}", tag);
+    struct resp *zh = create(ADMIN_TOKEN, body);
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"person\",\"name\":\"김민준 고객\",\"tags\":[\"%s\"]}", tag);
+    struct resp *ko = create(ADMIN_TOKEN, body);
+    CHECK(search_finds("%E9%98%B3%E5%A8%9C", jstr(zh->json, "id")));    /* 阳娜 */
+    CHECK(search_finds("%EB%AF%BC%EC%A4%80", jstr(ko->json, "id")));    /* 민준 */
+    CHECK(!search_finds("%E9%98%B3%E5%A8%9C", jstr(ko->json, "id")));
+}
+
+TEST(search_tolerates_a_typo)
+{
+    const char *word = unique("fz");
+    char body[256], typo[128];
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"Bartholomew %s\"}", word);
+    struct resp *c = create(ADMIN_TOKEN, body);
+    snprintf(typo, sizeof(typo), "Bartholomeu%%20%s", word);
+    CHECK(search_finds(typo, jstr(c->json, "id")));
+}
+
+TEST(idempotency_key_replays_the_first_response)
+{
+    const char *key = unique("idem");
+    char hdr[128], body[256];
+    snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key);
+    const char *h[] = {hdr, NULL};
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"Once\",\"tags\":[\"%s\"]}", key);
+    struct resp *a = req("POST", "/v1/customers", ADMIN_TOKEN, body, h);
+    struct resp *b = req("POST", "/v1/customers", ADMIN_TOKEN, body, h);
+    CHECK_STATUS(a, 201);
+    CHECK_STATUS(b, 201);
+    CHECK_STR(jstr(a->json, "id"), jstr(b->json, "id"));
+    CHECK(resp_header(b, "Location") != NULL);
+    CHECK_STR(resp_header(b, "Idempotent-Replayed"), "true");
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/customers?tag=%s", key);
+    CHECK_INT(list_size(key, ""), 1);
+    (void)path;
+}
+
+TEST(idempotency_key_with_another_body_is_422)
+{
+    const char *key = unique("idem");
+    char hdr[128];
+    snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key);
+    const char *h[] = {hdr, NULL};
+    CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"A\"}",
+                     h),
+                 201);
+    struct resp *r =
+        req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"B\"}", h);
+    CHECK_STATUS(r, 422);
+    CHECK(r->body && strstr(r->body, "Idempotency-Key"));
+}
+
+TEST(failed_request_does_not_burn_the_idempotency_key)
+{
+    const char *key = unique("idem");
+    char hdr[128];
+    snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key);
+    const char *h[] = {hdr, NULL};
+    CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\"}", h), 422);
+    CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"ok\"}",
+                     h),
+                 201);
+}
+
+/* A child process with its own connection sends one PATCH; exit code 0 for 200, 1 for 412. */
+static int racing_patch(const char *path, int n)
+{
+    char body[64];
+    snprintf(body, sizeof(body), "{\"notes\":\"writer %d\"}", n);
+    const char *h[] = {"If-Match: \"1\"", NULL};
+    struct resp *r = req_raw("PATCH", path, ADMIN_TOKEN, body, strlen(body), h, false);
+    return r->status == 200 ? 0 : r->status == 412 ? 1 : 2;
+}
+
+TEST(concurrent_patches_with_if_match_exactly_one_wins)
+{
+    struct resp *c = create(ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"Race\"}");
+    const char *path = path_of(c);
+    enum { N = 8 };
+    pid_t kids[N];
+    for (int i = 0; i < N; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0)
+            _exit(racing_patch(path, i));
+    }
+    int wins = 0, stale = 0;
+    for (int i = 0; i < N; i++) {
+        int st;
+        waitpid(kids[i], &st, 0);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            wins++;
+        else if (WIFEXITED(st) && WEXITSTATUS(st) == 1)
+            stale++;
+    }
+    CHECK_INT(wins, 1);
+    CHECK_INT(stale, N - 1);
+    struct resp *g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_INT(json_integer_value(json_object_get(g->json, "version")), 2);
+}
+
+int main(int argc, char **argv)
+{
+    return harness_main(argc, argv);
+}
