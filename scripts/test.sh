@@ -20,6 +20,8 @@ cleanup() { csrd_pg_stop "$pgdir/data"; rm -rf "$pgdir"; }
 trap cleanup EXIT
 export DATABASE_URL=$(csrd_pg_start "$pgdir/data" "$port")
 csrd_log "test database: $DATABASE_URL"
+# the fault-injection test restarts the cluster through this command
+export CSRD_TEST_PG_CTL="$CSRD_ROOT/scripts/pg-ctl.sh $pgdir/data $port"
 
 # LeakSanitizer runs at exit of every test program and of csrd itself. The suppressions
 # file names only libmicrohttpd 0.9.75's known pool issue (see tests/asan.supp).

@@ -39,8 +39,20 @@ static int ensure_admin_key(void)
     return ok ? 0 : -1;
 }
 
+/* `csrd statements`: every named statement, one per line as name TAB sql, for reading and
+ * for the benchmark, which runs csrd's own SQL through pgbench. */
+static int print_statements(void)
+{
+    for (const struct db_stmt *const *t = STATEMENT_TABLES; *t; t++)
+        for (const struct db_stmt *s = *t; s->name; s++)
+            printf("%s\t%s\n", s->name, s->sql);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "statements"))
+        return print_statements();
     if (config_load(argc, argv) < 0)
         return 2;
     if (cfg->migrate || cfg->migrate_only) {

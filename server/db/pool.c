@@ -21,6 +21,7 @@ struct db_pool;
 struct db_session {
     PGconn *conn;
     struct db_pool *pool;
+    long epoch; /* the pool's epoch when this connection was opened */
     int tx_depth;
     bool broken;
     char sqlstate[6];
@@ -34,6 +35,10 @@ struct db_pool {
     int size, nfree;
     pthread_mutex_t lock;
     pthread_cond_t cond;
+    /* Bumped whenever a connection is found dead: a restart or failover kills them all, so
+     * every connection opened before it is replaced before use instead of failing a request
+     * of its own. */
+    atomic_long epoch;
 };
 
 struct db_rows {
@@ -139,6 +144,7 @@ static bool session_connect(struct db_session *s)
         return false;
     }
     s->conn = c;
+    s->epoch = atomic_load(&s->pool->epoch);
     s->broken = false;
     s->tx_depth = 0;
     return true;
@@ -200,6 +206,10 @@ static bool session_for(struct request *r)
     if (!s) {
         unavailable(r, "all database connections are busy");
         return false;
+    }
+    if (s->conn && s->epoch < atomic_load(&p->epoch)) {
+        PQfinish(s->conn);
+        s->conn = NULL;
     }
     if (!s->conn && !session_connect(s)) {
         pool_release(s);
@@ -286,6 +296,7 @@ struct db_rows *db_run(struct request *r, const char *stmt, int nparams,
         if (connection_lost(s, state)) {
             PQclear(res);
             s->broken = true;
+            atomic_fetch_add(&s->pool->epoch, 1);
             bool retry = attempt == 0 && s->tx_depth == 0 && r->method == M_GET;
             pool_release(s);
             r->db = NULL;
@@ -331,23 +342,37 @@ const char *db_constraint(const struct request *r)
     return r->db ? r->db->constraint : "";
 }
 
-static bool run_plain(struct request *r, const char *sql)
+/* Runs a parameterless command. retry_safe: the command changes nothing by itself (BEGIN,
+ * SELECT 1), so after a lost connection it is repeated once on a fresh one. */
+static bool run_plain(struct request *r, const char *sql, bool retry_safe)
 {
-    if (!session_for(r))
-        return false;
-    PGresult *res = PQexec(r->db->conn, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
-    if (!ok) {
+    for (int attempt = 0;; attempt++) {
+        if (!session_for(r))
+            return false;
+        PGresult *res = PQexec(r->db->conn, sql);
+        ExecStatusType st = PQresultStatus(res);
+        bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+        if (ok) {
+            PQclear(res);
+            return true;
+        }
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         if (connection_lost(r->db, state)) {
+            PQclear(res);
             r->db->broken = true;
+            atomic_fetch_add(&r->db->pool->epoch, 1);
+            bool retry = retry_safe && attempt == 0 && r->db->tx_depth == 0;
+            pool_release(r->db);
+            r->db = NULL;
+            if (retry)
+                continue;
             unavailable(r, "the database connection was lost");
-        } else {
-            queue_problem(r, state ? state : "XX000", res);
+            return false;
         }
+        queue_problem(r, state ? state : "XX000", res);
+        PQclear(res);
+        return false;
     }
-    PQclear(res);
-    return ok;
 }
 
 bool db_begin(struct request *r)
@@ -357,7 +382,7 @@ bool db_begin(struct request *r)
         return true;
     }
     r->prefer_replica = false; /* writes and their reads stay on the primary */
-    if (!run_plain(r, "BEGIN"))
+    if (!run_plain(r, "BEGIN", true))
         return false;
     r->db->tx_depth = 1;
     return true;
@@ -369,7 +394,7 @@ bool db_commit(struct request *r)
         return false;
     if (--r->db->tx_depth > 0)
         return true;
-    return run_plain(r, "COMMIT");
+    return run_plain(r, "COMMIT", false);
 }
 
 void db_rollback(struct request *r)
@@ -398,5 +423,5 @@ void db_pool_stats(int *size, int *in_use, long *waits, long *failures)
 
 bool db_ping(struct request *r)
 {
-    return run_plain(r, "SELECT 1");
+    return run_plain(r, "SELECT 1", true);
 }

@@ -24,6 +24,12 @@ struct resp_node {
 };
 static struct resp_node *all_resps;
 
+void harness_after_fork(void)
+{
+    /* the parent's handle holds a keep-alive socket that the child must not share */
+    curl = curl_easy_init();
+}
+
 const char *server_base(void)
 {
     return base;

@@ -23,6 +23,8 @@ void server_start(const char *const *env);
 /* SIGTERM, then waits: a clean exit (status 0) is checked. */
 void server_stop(void);
 const char *server_base(void);
+/* Call first thing in a forked child that sends requests: gives it its own connection. */
+void harness_after_fork(void);
 
 /* Sends a request. headers: NULL-terminated "Name: value" strings or NULL. A JSON body gets
  * Content-Type: application/json unless headers name another. Responses live until exit. */

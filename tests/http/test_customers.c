@@ -492,8 +492,10 @@ TEST(concurrent_patches_with_if_match_exactly_one_wins)
     pid_t kids[N];
     for (int i = 0; i < N; i++) {
         kids[i] = fork();
-        if (kids[i] == 0)
+        if (kids[i] == 0) {
+            harness_after_fork();
             _exit(racing_patch(path, i));
+        }
     }
     int wins = 0, stale = 0;
     for (int i = 0; i < N; i++) {

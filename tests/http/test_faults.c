@@ -1,0 +1,66 @@
+/* Fault injection: PostgreSQL stopped and started under a running csrd. Runs serially
+ * (RUN_SERIAL), because it takes the shared test database away from everyone. Needs
+ * CSRD_TEST_PG_CTL ("scripts/pg-ctl.sh DATADIR PORT"), which scripts/test.sh sets. */
+#include "harness.h"
+
+static void pg_ctl(const char *action)
+{
+    const char *ctl = getenv("CSRD_TEST_PG_CTL");
+    if (!ctl) {
+        fprintf(stderr, "CSRD_TEST_PG_CTL is not set (run through scripts/test.sh)\n");
+        check_failures++;
+        return;
+    }
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s %s", ctl, action);
+    CHECK_INT(system(cmd), 0);
+}
+
+TEST(database_restart_gives_503_then_recovers_at_once)
+{
+    const char *agent = key_for("agent"); /* keys are made while the database is up */
+    struct resp *c = req("POST", "/v1/customers", agent, "{\"kind\":\"person\",\"name\":\"F\"}",
+                         NULL);
+    CHECK_STATUS(c, 201);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
+
+    pg_ctl("stop");
+    struct resp *r = req("GET", path, agent, NULL, NULL);
+    CHECK_STATUS(r, 503);
+    CHECK(resp_header(r, "Retry-After") != NULL);
+    CHECK_STR(resp_header(r, "Content-Type"), "application/problem+json");
+    for (int i = 0; i < 6; i++) /* more than the pool: every connection meets the outage */
+        CHECK_STATUS(req("POST", "/v1/customers", agent, "{\"kind\":\"person\",\"name\":\"G\"}",
+                         NULL),
+                     503);
+    CHECK_STATUS(req("GET", "/readyz", NULL, NULL, NULL), 503);
+    CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200);
+    pg_ctl("start");
+
+    /* the first requests after the restart already succeed: no client-visible warm-up */
+    CHECK_STATUS(req("GET", "/readyz", NULL, NULL, NULL), 200);
+    json_t *ids = json_array();
+    for (int i = 0; i < 8; i++) {
+        struct resp *p = req("POST", "/v1/customers", agent,
+                             "{\"kind\":\"person\",\"name\":\"After restart\"}", NULL);
+        CHECK_STATUS(p, 201);
+        if (p->status == 201)
+            json_array_append_new(ids, json_string(jstr(p->json, "id")));
+        CHECK_STATUS(req("GET", path, agent, NULL, NULL), 200);
+    }
+    /* every record answered 201 exists */
+    size_t i;
+    json_t *id;
+    json_array_foreach(ids, i, id) {
+        char p2[128];
+        snprintf(p2, sizeof(p2), "/v1/customers/%s", json_string_value(id));
+        CHECK_STATUS(req("GET", p2, agent, NULL, NULL), 200);
+    }
+    json_decref(ids);
+}
+
+int main(int argc, char **argv)
+{
+    return harness_main(argc, argv);
+}
