@@ -31,8 +31,8 @@ static int parse_listen(const char *s)
 static int parse_int(const char *name, const char *s, long min, long max, long *out)
 {
     if (!text_parse_long(s, min, max, out)) {
-        fprintf(stderr, "csrd: %s must be an integer from %ld to %ld, got '%s'\n", name, min,
-                max, s);
+        fprintf(stderr, "csrd: %s must be an integer from %ld to %ld, got '%s'\n", name, min, max,
+                s);
         return -1;
     }
     return 0;
@@ -95,8 +95,8 @@ int config_load(int argc, char **argv)
         c->db_pool = (int)v;
 
     c->max_body = 1 << 20;
-    if (getenv("CSRD_MAX_BODY") && parse_int("CSRD_MAX_BODY", getenv("CSRD_MAX_BODY"), 1024,
-                                             1L << 30, &v) < 0)
+    if (getenv("CSRD_MAX_BODY") &&
+        parse_int("CSRD_MAX_BODY", getenv("CSRD_MAX_BODY"), 1024, 1L << 30, &v) < 0)
         return -1;
     if (getenv("CSRD_MAX_BODY"))
         c->max_body = (size_t)v;
@@ -123,8 +123,8 @@ int config_load(int argc, char **argv)
 
     c->statement_timeout_ms = 10000;
     if (getenv("CSRD_STATEMENT_TIMEOUT_MS") &&
-        parse_int("CSRD_STATEMENT_TIMEOUT_MS", getenv("CSRD_STATEMENT_TIMEOUT_MS"), 100,
-                  3600000, &v) < 0)
+        parse_int("CSRD_STATEMENT_TIMEOUT_MS", getenv("CSRD_STATEMENT_TIMEOUT_MS"), 100, 3600000,
+                  &v) < 0)
         return -1;
     if (getenv("CSRD_STATEMENT_TIMEOUT_MS"))
         c->statement_timeout_ms = (int)v;

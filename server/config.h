@@ -12,18 +12,18 @@ struct config {
     const char *read_database_url; /* CSRD_READ_DATABASE_URL, NULL when unset */
     char listen_host[64];          /* from CSRD_LISTEN host:port */
     int listen_port;
-    int threads;                   /* CSRD_THREADS: HTTP worker threads */
-    int db_pool;                   /* CSRD_DB_POOL: database connections per pool */
-    size_t max_body;               /* CSRD_MAX_BODY */
-    size_t max_bulk_body;          /* CSRD_MAX_BULK_BODY */
-    const char *cors_origins;      /* CSRD_CORS_ORIGINS: comma list, "*" or NULL */
-    const char *admin_token;       /* CSRD_ADMIN_TOKEN */
-    double rate_limit;             /* CSRD_RATE_LIMIT requests/s per key, 0 = off */
-    enum log_level log_level;      /* CSRD_LOG_LEVEL */
-    int auth_cache_ms;             /* CSRD_AUTH_CACHE_MS: how long a verified key is trusted */
-    int statement_timeout_ms;      /* CSRD_STATEMENT_TIMEOUT_MS */
-    bool migrate;                  /* false with --no-migrate */
-    bool migrate_only;             /* `csrd migrate` */
+    int threads;              /* CSRD_THREADS: HTTP worker threads */
+    int db_pool;              /* CSRD_DB_POOL: database connections per pool */
+    size_t max_body;          /* CSRD_MAX_BODY */
+    size_t max_bulk_body;     /* CSRD_MAX_BULK_BODY */
+    const char *cors_origins; /* CSRD_CORS_ORIGINS: comma list, "*" or NULL */
+    const char *admin_token;  /* CSRD_ADMIN_TOKEN */
+    double rate_limit;        /* CSRD_RATE_LIMIT requests/s per key, 0 = off */
+    enum log_level log_level; /* CSRD_LOG_LEVEL */
+    int auth_cache_ms;        /* CSRD_AUTH_CACHE_MS: how long a verified key is trusted */
+    int statement_timeout_ms; /* CSRD_STATEMENT_TIMEOUT_MS */
+    bool migrate;             /* false with --no-migrate */
+    bool migrate_only;        /* `csrd migrate` */
 };
 
 extern const struct config *cfg;

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct route *const ROUTE_TABLES[] = {system_routes, customers_routes,
-                                                   api_keys_routes, NULL};
+static const struct route *const ROUTE_TABLES[] = {system_routes, customers_routes, api_keys_routes,
+                                                   NULL};
 static const struct db_stmt *const STATEMENT_TABLES[] = {
     auth_statements, plumbing_statements, customers_statements, api_keys_statements, NULL};
 
@@ -31,8 +31,7 @@ static int ensure_admin_key(void)
     strcpy(r.request_id, "startup");
     bool ok = auth_ensure_admin(&r, cfg->admin_token);
     if (!ok)
-        log_error("cannot make sure the CSRD_ADMIN_TOKEN key exists (status %d)",
-                  r.resp.status);
+        log_error("cannot make sure the CSRD_ADMIN_TOKEN key exists (status %d)", r.resp.status);
     db_request_done(&r);
     free(r.resp.body);
     arena_free(&r.arena);

@@ -24,8 +24,7 @@ struct db_rows;
  * violations and serialisation failures, 422 for check/foreign-key violations and bad values,
  * 500 otherwise); db_sqlstate()/db_constraint() then tell what happened. The result is freed
  * when the request completes. */
-struct db_rows *db_run(struct request *r, const char *stmt, int nparams,
-                       const char *const *params);
+struct db_rows *db_run(struct request *r, const char *stmt, int nparams, const char *const *params);
 int db_nrows(const struct db_rows *rows);
 /* Cell text, or NULL for SQL NULL. */
 const char *db_get(const struct db_rows *rows, int row, int col);

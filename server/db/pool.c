@@ -132,8 +132,7 @@ static bool session_connect(struct db_session *s)
         for (const struct db_stmt *st = *t; ok && st->name; st++) {
             res = PQprepare(c, st->name, st->sql, 0, NULL);
             if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                log_error("cannot prepare statement %s: %s", st->name,
-                          PQresultErrorMessage(res));
+                log_error("cannot prepare statement %s: %s", st->name, PQresultErrorMessage(res));
                 ok = false;
             }
             PQclear(res);
@@ -159,8 +158,7 @@ static struct db_session *pool_acquire(struct db_pool *p)
     if (p->nfree == 0)
         atomic_fetch_add(&pool_waits, 1);
     while (p->nfree == 0) {
-        if (pthread_cond_timedwait(&p->cond, &p->lock, &deadline) == ETIMEDOUT &&
-            p->nfree == 0) {
+        if (pthread_cond_timedwait(&p->cond, &p->lock, &deadline) == ETIMEDOUT && p->nfree == 0) {
             pthread_mutex_unlock(&p->lock);
             return NULL;
         }
@@ -272,8 +270,7 @@ static void queue_problem(struct request *r, const char *state, PGresult *res)
     }
 }
 
-struct db_rows *db_run(struct request *r, const char *stmt, int nparams,
-                       const char *const *params)
+struct db_rows *db_run(struct request *r, const char *stmt, int nparams, const char *const *params)
 {
     for (int attempt = 0;; attempt++) {
         if (!session_for(r))

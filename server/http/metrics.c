@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #define MAX_ROUTES 129
-#define NSTATUS 600
+#define NSTATUS    600
 static const double BUCKETS_MS[] = {0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500};
 #define NBUCKETS (sizeof(BUCKETS_MS) / sizeof(BUCKETS_MS[0]))
 
@@ -28,8 +28,8 @@ void metrics_record(int route_index, int status, uint64_t latency_us)
     atomic_fetch_add_explicit(&latency_count, 1, memory_order_relaxed);
 }
 
-static const char *const METHOD_NAMES[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
-                                           "HEAD", "OTHER"};
+static const char *const METHOD_NAMES[] = {"GET",    "POST",    "PUT",  "PATCH",
+                                           "DELETE", "OPTIONS", "HEAD", "OTHER"};
 
 void metrics_render(struct strbuf *out)
 {
@@ -46,8 +46,7 @@ void metrics_render(struct strbuf *out)
             strbuf_printf(out,
                           "csrd_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} "
                           "%lu\n",
-                          rt ? METHOD_NAMES[rt->method] : "", rt ? rt->pattern : "unmatched", s,
-                          n);
+                          rt ? METHOD_NAMES[rt->method] : "", rt ? rt->pattern : "unmatched", s, n);
         }
     }
     strbuf_puts(out, "# HELP csrd_http_request_duration_seconds Time from the request's first "

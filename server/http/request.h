@@ -24,9 +24,9 @@ struct http_header {
 };
 
 struct response {
-    int status;            /* 0 = nothing queued yet */
+    int status; /* 0 = nothing queued yet */
     const char *content_type;
-    char *body;            /* malloc'd, freed by the HTTP layer */
+    char *body; /* malloc'd, freed by the HTTP layer */
     size_t body_len;
     struct http_header *headers;
 };

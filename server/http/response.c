@@ -23,42 +23,72 @@ enum role role_parse(const char *s)
 const char *http_status_title(int status)
 {
     switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 409:
+        return "Conflict";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 428:
+        return "Precondition Required";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
     }
 }
 
 static const char *status_slug(int status)
 {
     switch (status) {
-    case 400: return "bad-request";
-    case 401: return "unauthorized";
-    case 403: return "forbidden";
-    case 404: return "not-found";
-    case 405: return "method-not-allowed";
-    case 406: return "not-acceptable";
-    case 409: return "conflict";
-    case 412: return "precondition-failed";
-    case 413: return "content-too-large";
-    case 415: return "unsupported-media-type";
-    case 422: return "validation";
-    case 429: return "rate-limited";
-    case 503: return "unavailable";
-    default: return "internal";
+    case 400:
+        return "bad-request";
+    case 401:
+        return "unauthorized";
+    case 403:
+        return "forbidden";
+    case 404:
+        return "not-found";
+    case 405:
+        return "method-not-allowed";
+    case 406:
+        return "not-acceptable";
+    case 409:
+        return "conflict";
+    case 412:
+        return "precondition-failed";
+    case 413:
+        return "content-too-large";
+    case 415:
+        return "unsupported-media-type";
+    case 422:
+        return "validation";
+    case 429:
+        return "rate-limited";
+    case 503:
+        return "unavailable";
+    default:
+        return "internal";
     }
 }
 
@@ -71,8 +101,7 @@ void http_add_header(struct request *r, const char *name, const char *value)
     r->resp.headers = h;
 }
 
-void http_reply_raw(struct request *r, int status, const char *content_type, char *body,
-                    size_t len)
+void http_reply_raw(struct request *r, int status, const char *content_type, char *body, size_t len)
 {
     free(r->resp.body);
     r->resp.status = status;

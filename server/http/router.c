@@ -31,8 +31,7 @@ const struct route *router_at(size_t i)
 }
 
 /* Matches path against pattern; params receive placeholder values. */
-static bool pattern_match(struct request *r, const char *pat, const char *path,
-                          const char **params)
+static bool pattern_match(struct request *r, const char *pat, const char *path, const char **params)
 {
     int np = 0;
     while (*pat && *path) {
@@ -56,8 +55,8 @@ static bool pattern_match(struct request *r, const char *pat, const char *path,
 
 static const char *method_text(enum http_method m)
 {
-    static const char *const names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
-                                        "HEAD", "?"};
+    static const char *const names[] = {"GET",    "POST",    "PUT",  "PATCH",
+                                        "DELETE", "OPTIONS", "HEAD", "?"};
     return names[m];
 }
 

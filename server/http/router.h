@@ -11,9 +11,9 @@ struct route {
     enum http_method method;
     const char *pattern; /* "/v1/customers/{id}" */
     http_handler handler;
-    enum role min_role;  /* ROLE_NONE: no token needed */
+    enum role min_role; /* ROLE_NONE: no token needed */
     unsigned flags;
-    int index;           /* position in the merged table, set by router_init (metrics) */
+    int index; /* position in the merged table, set by router_init (metrics) */
 };
 
 /* Takes the NULL-pattern-terminated route arrays; keeps pointers to them. */

@@ -24,7 +24,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define CORS_ALLOW_HEADERS                                                                     \
+#define CORS_ALLOW_HEADERS                                                                         \
     "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
 #define CORS_EXPOSE_HEADERS "ETag, Location, Link, X-Request-Id, Retry-After"
 
@@ -47,8 +47,7 @@ const char *http_header(struct request *r, const char *name)
 
 static enum http_method parse_method(const char *m)
 {
-    static const char *const names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
-                                        "HEAD"};
+    static const char *const names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"};
     for (int i = 0; i < 7; i++)
         if (!strcmp(m, names[i]))
             return (enum http_method)i;
@@ -152,8 +151,7 @@ static void dispatch(struct pending *p)
     struct request *r = &p->req;
     const struct route *rt = NULL;
     char allow[128];
-    enum route_result found =
-        router_match(r, r->path, r->method, &rt, allow, sizeof(allow));
+    enum route_result found = router_match(r, r->path, r->method, &rt, allow, sizeof(allow));
     r->route = rt;
 
     if (r->method == M_OPTIONS) {
@@ -209,14 +207,13 @@ static enum MHD_Result queue(struct pending *p)
     struct request *r = &p->req;
     struct MHD_Connection *conn = r->conn;
     if (r->resp.status == 0) {
-        log_error("request %s: %s %s produced no response", r->request_id, r->method_name,
-                  r->path);
+        log_error("request %s: %s %s produced no response", r->request_id, r->method_name, r->path);
         http_problem(r, 500, "the handler produced no response");
     }
     struct MHD_Response *resp;
     if (r->resp.body) {
-        resp = MHD_create_response_from_buffer(r->resp.body_len, r->resp.body,
-                                               MHD_RESPMEM_MUST_FREE);
+        resp =
+            MHD_create_response_from_buffer(r->resp.body_len, r->resp.body, MHD_RESPMEM_MUST_FREE);
         r->resp.body = NULL; /* libmicrohttpd frees it */
     } else {
         resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -248,8 +245,7 @@ static enum MHD_Result finish(struct pending *p)
     return queue(p);
 }
 
-static struct pending *pending_new(struct MHD_Connection *conn, const char *url,
-                                   const char *method)
+static struct pending *pending_new(struct MHD_Connection *conn, const char *url, const char *method)
 {
     struct pending *p = calloc(1, sizeof(*p));
     if (!p)
@@ -273,9 +269,8 @@ static struct pending *pending_new(struct MHD_Connection *conn, const char *url,
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)cls;
     (void)version;
@@ -324,8 +319,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     metrics_record(r->route ? r->route->index : -1, status ? status : 499, us);
     if (cfg->log_level >= LOG_INFO)
         log_info("%s %s %s %d %.3fms key=%s%s", r->request_id, r->method_name, r->path,
-                 status ? status : 499, (double)us / 1000.0,
-                 r->who.key_id[0] ? r->who.key_id : "-",
+                 status ? status : 499, (double)us / 1000.0, r->who.key_id[0] ? r->who.key_id : "-",
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
     db_request_done(r);
     free(r->resp.body);
@@ -338,7 +332,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 int http_start(void)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
     struct addrinfo *ai = NULL;
     char host[64], port[16];
@@ -368,8 +363,8 @@ int http_start(void)
         log_error("cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
         return -1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_handle,
-                                                           MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
     int bound = info ? info->port : cfg->listen_port;
     printf("csrd listening on http://%s:%d (%d threads, %d database connections)\n",
            cfg->listen_host, bound, cfg->threads, cfg->db_pool);

@@ -8,7 +8,8 @@ json_t *json_merge_patch(const json_t *target, const json_t *patch)
     json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object();
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)patch, key, value) {
+    json_object_foreach((json_t *)patch, key, value)
+    {
         if (json_is_null(value)) {
             json_object_del(out, key);
         } else {

@@ -150,7 +150,8 @@ static bool validate_object(const json_t *obj, const struct field_spec *spec, co
     char path[256];
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         const struct field_spec *f = spec;
         while (f->name && strcmp(f->name, key))
             f++;
@@ -311,7 +312,8 @@ static void validate_value(const json_t *v, const struct field_spec *f, const ch
         }
         size_t i;
         json_t *item;
-        json_array_foreach((json_t *)v, i, item) {
+        json_array_foreach((json_t *)v, i, item)
+        {
             snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
             if (f->type == F_OBJECT_ARRAY) {
                 if (!json_is_object(item))

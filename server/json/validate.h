@@ -7,17 +7,17 @@
 #include <stdbool.h>
 
 enum field_type {
-    F_STRING,       /* min..max characters (code points) */
-    F_ENUM,         /* one of enum_values */
+    F_STRING, /* min..max characters (code points) */
+    F_ENUM,   /* one of enum_values */
     F_BOOL,
-    F_INT,          /* min..max */
-    F_DATE,         /* YYYY-MM-DD */
-    F_TIMESTAMP,    /* RFC 3339 */
-    F_HHMM,         /* 00:00..24:00 */
+    F_INT,       /* min..max */
+    F_DATE,      /* YYYY-MM-DD */
+    F_TIMESTAMP, /* RFC 3339 */
+    F_HHMM,      /* 00:00..24:00 */
     F_EMAIL,
-    F_PHONE,        /* + and 6-15 digits, spaces and dashes allowed */
-    F_COUNTRY,      /* ISO 3166-1 alpha-2 */
-    F_MONEY,        /* {"amount": "decimal string", "currency": ISO 4217} */
+    F_PHONE,   /* + and 6-15 digits, spaces and dashes allowed */
+    F_COUNTRY, /* ISO 3166-1 alpha-2 */
+    F_MONEY,   /* {"amount": "decimal string", "currency": ISO 4217} */
     F_UUID,
     F_OBJECT,       /* nested table in sub */
     F_FREE_OBJECT,  /* any JSON object, at most max bytes serialised */

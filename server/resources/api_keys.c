@@ -16,12 +16,14 @@ static const struct field_spec API_KEY_FIELDS[] = {
     {.name = "role", .type = F_ENUM, .flags = FIELD_REQUIRED, .enum_values = ROLES},
     {0}};
 
-#define API_KEY_LIST(name, cmp, lo, dir)                                                       \
-    {name, "SELECT api_key_json(k)::text, k.created_at::text, k.id FROM api_keys k"            \
-           " WHERE ($1::text IS NULL OR k.role = ANY (string_to_array($1, ',')))"              \
-           " AND ($2::boolean OR k.revoked_at IS NULL)"                                        \
-           " AND (k.created_at, k.id) " cmp " (" lo ")"                                        \
-           " ORDER BY k.created_at " dir ", k.id " dir " LIMIT $5"}
+#define API_KEY_LIST(name, cmp, lo, dir)                                                           \
+    {                                                                                              \
+        name, "SELECT api_key_json(k)::text, k.created_at::text, k.id FROM api_keys k"             \
+              " WHERE ($1::text IS NULL OR k.role = ANY (string_to_array($1, ',')))"               \
+              " AND ($2::boolean OR k.revoked_at IS NULL)"                                         \
+              " AND (k.created_at, k.id) " cmp " (" lo ")"                                         \
+              " ORDER BY k.created_at " dir ", k.id " dir " LIMIT $5"                              \
+    }
 
 const struct db_stmt api_keys_statements[] = {
     {"api_keys_insert", "INSERT INTO api_keys (id, name, role, token_hash, token_prefix)"
@@ -34,10 +36,12 @@ const struct db_stmt api_keys_statements[] = {
                         " updated_at = csrd_now() WHERE id = $1 AND revoked_at IS NULL"},
     API_KEY_LIST("api_keys_list_asc", ">",
                  "coalesce($3::timestamptz, '-infinity'), coalesce($4::uuid, "
-                 "'00000000-0000-0000-0000-000000000000')", "ASC"),
+                 "'00000000-0000-0000-0000-000000000000')",
+                 "ASC"),
     API_KEY_LIST("api_keys_list_desc", "<",
                  "coalesce($3::timestamptz, 'infinity'), coalesce($4::uuid, "
-                 "'ffffffff-ffff-ffff-ffff-ffffffffffff')", "DESC"),
+                 "'ffffffff-ffff-ffff-ffff-ffffffffffff')",
+                 "DESC"),
     {NULL, NULL}};
 
 static void api_keys_create(struct request *r)
@@ -110,15 +114,15 @@ static void api_keys_list(struct request *r)
     static const char *const FILTERS[] = {"role", "include_revoked", NULL};
     struct list_params lp;
     bool revoked;
-    if (!list_parse(r, FILTERS, SORTS, "-created_at", &lp) ||
-        !filter_enum_list(r, "role", ROLES) || !filter_bool(r, "include_revoked", &revoked))
+    if (!list_parse(r, FILTERS, SORTS, "-created_at", &lp) || !filter_enum_list(r, "role", ROLES) ||
+        !filter_bool(r, "include_revoked", &revoked))
         return;
     if (lp.count) {
         http_problem(r, 400, "count is not supported on this list");
         return;
     }
-    const char *params[] = {query_get(&r->query, "role"), revoked ? "true" : "false",
-                            lp.cursor_key, lp.cursor_id, lp.limit_text};
+    const char *params[] = {query_get(&r->query, "role"), revoked ? "true" : "false", lp.cursor_key,
+                            lp.cursor_id, lp.limit_text};
     struct db_rows *rows =
         db_run(r, lp.desc ? "api_keys_list_desc" : "api_keys_list_asc", 5, params);
     if (rows)

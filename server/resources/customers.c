@@ -15,19 +15,17 @@ static const char *const TIERS[] = {"vip", "key", "regular", "minor", NULL};
 static const char *const VALUE_SEGMENTS[] = {"high", "reasonable", "low", "loss", NULL};
 static const char *const SIZES[] = {"large", "medium", "small", NULL};
 static const char *const STATUSES[] = {"prospect", "active", "inactive", "lost", NULL};
-const char *const CHANNELS[] = {"phone", "email", "sms", "chat", "web", "visit", "letter",
-                                "social", NULL};
-static const char *const DAYS[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", "daily",
-                                   NULL};
+const char *const CHANNELS[] = {"phone", "email",  "sms",    "chat", "web",
+                                "visit", "letter", "social", NULL};
+static const char *const DAYS[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", "daily", NULL};
 
-static const struct field_spec ADDRESS[] = {
-    {.name = "line1", .type = F_STRING, .max = 200},
-    {.name = "line2", .type = F_STRING, .max = 200},
-    {.name = "city", .type = F_STRING, .max = 100},
-    {.name = "region", .type = F_STRING, .max = 100},
-    {.name = "postal_code", .type = F_STRING, .max = 20},
-    {.name = "country", .type = F_COUNTRY},
-    {0}};
+static const struct field_spec ADDRESS[] = {{.name = "line1", .type = F_STRING, .max = 200},
+                                            {.name = "line2", .type = F_STRING, .max = 200},
+                                            {.name = "city", .type = F_STRING, .max = 100},
+                                            {.name = "region", .type = F_STRING, .max = 100},
+                                            {.name = "postal_code", .type = F_STRING, .max = 20},
+                                            {.name = "country", .type = F_COUNTRY},
+                                            {0}};
 
 static const struct field_spec CONTACT[] = {
     {.name = "name", .type = F_STRING, .flags = FIELD_REQUIRED, .min = 1, .max = 200},
@@ -79,47 +77,54 @@ static const struct field_spec CUSTOMER_FIELDS[] = {
     {0}};
 
 /* Column <- validated document j. */
-#define CUSTOMER_COLUMNS                                                                       \
-    "kind, name, email, phone, address, tier, value_segment, size, status, preferred_channel," \
-    " do_not_contact, unavailable_times, industry, legal_representative, business_scope,"     \
-    " registered_capital_amount, registered_capital_currency, credit_rating,"                 \
-    " credit_limit_amount, credit_limit_currency, contacts, birth_date, occupation,"          \
+#define CUSTOMER_COLUMNS                                                                           \
+    "kind, name, email, phone, address, tier, value_segment, size, status, preferred_channel,"     \
+    " do_not_contact, unavailable_times, industry, legal_representative, business_scope,"          \
+    " registered_capital_amount, registered_capital_currency, credit_rating,"                      \
+    " credit_limit_amount, credit_limit_currency, contacts, birth_date, occupation,"               \
     " interests, source, tags, notes, external_ref, attributes"
-#define CUSTOMER_VALUES                                                                        \
-    "j->>'kind', j->>'name', j->>'email', j->>'phone', nullif(j->'address', 'null'),"          \
-    " coalesce(j->>'tier', 'regular'), j->>'value_segment', j->>'size',"                       \
-    " coalesce(j->>'status', 'active'), j->>'preferred_channel',"                              \
-    " coalesce((j->>'do_not_contact')::boolean, false),"                                       \
-    " coalesce(nullif(j->'unavailable_times', 'null'), '[]'), j->>'industry',"                 \
-    " j->>'legal_representative', j->>'business_scope',"                                       \
-    " (j->'registered_capital'->>'amount')::numeric, j->'registered_capital'->>'currency',"    \
-    " j->>'credit_rating', (j->'credit_limit'->>'amount')::numeric,"                           \
-    " j->'credit_limit'->>'currency', coalesce(nullif(j->'contacts', 'null'), '[]'),"          \
-    " (j->>'birth_date')::date, j->>'occupation', csrd_text_array(j->'interests'),"            \
-    " j->>'source', csrd_text_array(j->'tags'), j->>'notes', j->>'external_ref',"              \
+#define CUSTOMER_VALUES                                                                            \
+    "j->>'kind', j->>'name', j->>'email', j->>'phone', nullif(j->'address', 'null'),"              \
+    " coalesce(j->>'tier', 'regular'), j->>'value_segment', j->>'size',"                           \
+    " coalesce(j->>'status', 'active'), j->>'preferred_channel',"                                  \
+    " coalesce((j->>'do_not_contact')::boolean, false),"                                           \
+    " coalesce(nullif(j->'unavailable_times', 'null'), '[]'), j->>'industry',"                     \
+    " j->>'legal_representative', j->>'business_scope',"                                           \
+    " (j->'registered_capital'->>'amount')::numeric, j->'registered_capital'->>'currency',"        \
+    " j->>'credit_rating', (j->'credit_limit'->>'amount')::numeric,"                               \
+    " j->'credit_limit'->>'currency', coalesce(nullif(j->'contacts', 'null'), '[]'),"              \
+    " (j->>'birth_date')::date, j->>'occupation', csrd_text_array(j->'interests'),"                \
+    " j->>'source', csrd_text_array(j->'tags'), j->>'notes', j->>'external_ref',"                  \
     " coalesce(nullif(j->'attributes', 'null'), '{}')"
 
 /* List filters $1..$10, keyset $11 (key) $12 (id), limit $13. */
-#define CUSTOMER_FILTERS                                                                       \
-    " WHERE ($1::text IS NULL OR c.tier = ANY (string_to_array($1, ',')))"                     \
-    " AND ($2::text IS NULL OR c.status = ANY (string_to_array($2, ',')))"                     \
-    " AND ($3::text IS NULL OR c.tags @> ARRAY[$3::text])"                                     \
-    " AND ($4::text IS NULL OR c.address->>'city' = $4)"                                       \
-    " AND ($5::text IS NULL OR c.address->>'region' = $5)"                                     \
-    " AND ($6::text IS NULL OR c.external_ref = $6)"                                           \
-    " AND ($7::timestamptz IS NULL OR c.created_at > $7)"                                      \
-    " AND ($8::timestamptz IS NULL OR c.updated_at >= $8)"                                     \
-    " AND ($9::text IS NULL OR c.search LIKE '%' || csrd_like_escape(lower($9)) || '%'"        \
-    "      OR lower($9) <% c.search)"                                                          \
+#define CUSTOMER_FILTERS                                                                           \
+    " WHERE ($1::text IS NULL OR c.tier = ANY (string_to_array($1, ',')))"                         \
+    " AND ($2::text IS NULL OR c.status = ANY (string_to_array($2, ',')))"                         \
+    " AND ($3::text IS NULL OR c.tags @> ARRAY[$3::text])"                                         \
+    " AND ($4::text IS NULL OR c.address->>'city' = $4)"                                           \
+    " AND ($5::text IS NULL OR c.address->>'region' = $5)"                                         \
+    " AND ($6::text IS NULL OR c.external_ref = $6)"                                               \
+    " AND ($7::timestamptz IS NULL OR c.created_at > $7)"                                          \
+    " AND ($8::timestamptz IS NULL OR c.updated_at >= $8)"                                         \
+    " AND ($9::text IS NULL OR c.search LIKE '%' || csrd_like_escape(lower($9)) || '%'"            \
+    "      OR lower($9) <% c.search)"                                                              \
     " AND ($10::boolean OR c.archived_at IS NULL)"
 
-#define CUSTOMER_LIST(name, key, cmp, lo, dir)                                                 \
-    {name, "SELECT customer_json(c)::text, c." key "::text, c.id FROM customers c"             \
-           CUSTOMER_FILTERS " AND (c." key ", c.id) " cmp " (" lo ")"                          \
-           " ORDER BY c." key " " dir ", c.id " dir " LIMIT $13"}
+#define CUSTOMER_LIST(name, key, cmp, lo, dir)                                                     \
+    {                                                                                              \
+        name, "SELECT customer_json(c)::text, c." key                                              \
+              "::text, c.id FROM customers c" CUSTOMER_FILTERS " AND (c." key ", c.id) " cmp       \
+              " (" lo ")"                                                                          \
+              " ORDER BY c." key " " dir ", c.id " dir " LIMIT $13"                                \
+    }
 
-#define TS_AFTER "coalesce($11::timestamptz, '-infinity'), coalesce($12::uuid, '00000000-0000-0000-0000-000000000000')"
-#define TS_BEFORE "coalesce($11::timestamptz, 'infinity'), coalesce($12::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')"
+#define TS_AFTER                                                                                   \
+    "coalesce($11::timestamptz, '-infinity'), coalesce($12::uuid, "                                \
+    "'00000000-0000-0000-0000-000000000000')"
+#define TS_BEFORE                                                                                  \
+    "coalesce($11::timestamptz, 'infinity'), coalesce($12::uuid, "                                 \
+    "'ffffffff-ffff-ffff-ffff-ffffffffffff')"
 
 const struct db_stmt customers_statements[] = {
     {"customers_insert", "INSERT INTO customers (id, " CUSTOMER_COLUMNS ")"
@@ -141,7 +146,8 @@ const struct db_stmt customers_statements[] = {
     CUSTOMER_LIST("customers_list_updated_at_desc", "updated_at", "<", TS_BEFORE, "DESC"),
     CUSTOMER_LIST("customers_list_name_asc", "name", ">",
                   "coalesce($11::text, ''), coalesce($12::uuid, "
-                  "'00000000-0000-0000-0000-000000000000')", "ASC"),
+                  "'00000000-0000-0000-0000-000000000000')",
+                  "ASC"),
     {"customers_list_name_desc",
      "SELECT customer_json(c)::text, c.name, c.id FROM customers c" CUSTOMER_FILTERS
      " AND ($12::uuid IS NULL OR (c.name, c.id) < ($11::text, $12::uuid))"
@@ -151,9 +157,17 @@ const struct db_stmt customers_statements[] = {
     {NULL, NULL}};
 
 static const char *const SORTS[] = {"created_at", "updated_at", "name", NULL};
-static const char *const FILTERS[] = {"tier", "status", "tag", "city", "region", "external_ref",
-                                      "created_after", "updated_since", "q",
-                                      "include_archived", NULL};
+static const char *const FILTERS[] = {"tier",
+                                      "status",
+                                      "tag",
+                                      "city",
+                                      "region",
+                                      "external_ref",
+                                      "created_after",
+                                      "updated_since",
+                                      "q",
+                                      "include_archived",
+                                      NULL};
 
 /* 409 naming the field when the unique external_ref is taken; otherwise leaves db_run's
  * problem in place. */
@@ -162,10 +176,11 @@ static void explain_conflict(struct request *r, json_t *doc)
     if (!strcmp(db_sqlstate(r), "23505") &&
         !strcmp(db_constraint(r), "customers_external_ref_key")) {
         const char *ref = json_string_value(json_object_get(doc, "external_ref"));
-        http_problem(r, 409, arena_printf(&r->arena,
-                                          "external_ref '%.200s' already belongs to another "
-                                          "customer",
-                                          ref ? ref : ""));
+        http_problem(r, 409,
+                     arena_printf(&r->arena,
+                                  "external_ref '%.200s' already belongs to another "
+                                  "customer",
+                                  ref ? ref : ""));
     }
 }
 
@@ -288,17 +303,24 @@ static void customers_list(struct request *r)
         {"customers_list_name_asc", "customers_list_name_desc"}};
     struct list_params lp;
     bool archived;
-    if (!list_parse(r, FILTERS, SORTS, "-created_at", &lp) ||
-        !filter_enum_list(r, "tier", TIERS) || !filter_enum_list(r, "status", STATUSES) ||
-        !filter_timestamp(r, "created_after") || !filter_timestamp(r, "updated_since") ||
-        !filter_bool(r, "include_archived", &archived))
+    if (!list_parse(r, FILTERS, SORTS, "-created_at", &lp) || !filter_enum_list(r, "tier", TIERS) ||
+        !filter_enum_list(r, "status", STATUSES) || !filter_timestamp(r, "created_after") ||
+        !filter_timestamp(r, "updated_since") || !filter_bool(r, "include_archived", &archived))
         return;
     const struct query *q = &r->query;
-    const char *params[13] = {
-        query_get(q, "tier"), query_get(q, "status"), query_get(q, "tag"),
-        query_get(q, "city"), query_get(q, "region"), query_get(q, "external_ref"),
-        query_get(q, "created_after"), query_get(q, "updated_since"), query_get(q, "q"),
-        archived ? "true" : "false", lp.cursor_key, lp.cursor_id, lp.limit_text};
+    const char *params[13] = {query_get(q, "tier"),
+                              query_get(q, "status"),
+                              query_get(q, "tag"),
+                              query_get(q, "city"),
+                              query_get(q, "region"),
+                              query_get(q, "external_ref"),
+                              query_get(q, "created_after"),
+                              query_get(q, "updated_since"),
+                              query_get(q, "q"),
+                              archived ? "true" : "false",
+                              lp.cursor_key,
+                              lp.cursor_id,
+                              lp.limit_text};
     if (params[8] && !*params[8])
         params[8] = NULL; /* q= matches everything */
     long total = -1;

@@ -239,8 +239,8 @@ bool list_parse(struct request *r, const char *const *filters, const char *const
     allowed[n] = NULL;
     const char *bad = query_unknown_or_repeated(&r->query, allowed);
     if (bad) {
-        http_problem(r, 400, arena_printf(&r->arena, "unknown or repeated query parameter '%s'",
-                                          bad));
+        http_problem(r, 400,
+                     arena_printf(&r->arena, "unknown or repeated query parameter '%s'", bad));
         return false;
     }
     long limit = 50;
@@ -278,8 +278,7 @@ bool list_parse(struct request *r, const char *const *filters, const char *const
     return true;
 }
 
-void list_reply(struct request *r, struct db_rows *rows, const struct list_params *lp,
-                long total)
+void list_reply(struct request *r, struct db_rows *rows, const struct list_params *lp, long total)
 {
     int n = db_nrows(rows);
     bool more = n > lp->limit;
@@ -295,8 +294,8 @@ void list_reply(struct request *r, struct db_rows *rows, const struct list_param
     }
     strbuf_puts(&sb, "],\"next_cursor\":");
     if (more) {
-        const char *cur = cursor_encode(&r->arena, lp->sort_text, db_get(rows, n - 1, 1),
-                                        db_get(rows, n - 1, 2));
+        const char *cur =
+            cursor_encode(&r->arena, lp->sort_text, db_get(rows, n - 1, 1), db_get(rows, n - 1, 2));
         strbuf_json_string(&sb, cur);
         struct strbuf link;
         strbuf_init(&link);
@@ -354,8 +353,7 @@ bool filter_timestamp(struct request *r, const char *name)
 {
     const char *v = query_get(&r->query, name);
     if (v && !time_rfc3339_valid(v)) {
-        http_problem(r, 400,
-                     arena_printf(&r->arena, "%s must be an RFC 3339 timestamp", name));
+        http_problem(r, 400, arena_printf(&r->arena, "%s must be an RFC 3339 timestamp", name));
         return false;
     }
     return true;

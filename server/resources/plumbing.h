@@ -32,9 +32,9 @@ void reply_record_get(struct request *r, const char *json, const char *version);
 /* Lists. */
 struct list_params {
     int limit;
-    int sort;            /* index into the resource's sort names */
+    int sort; /* index into the resource's sort names */
     bool desc;
-    const char *sort_text; /* as given (or the default), tags the cursor */
+    const char *sort_text;              /* as given (or the default), tags the cursor */
     const char *cursor_key, *cursor_id; /* NULL on the first page */
     bool count;
     char limit_text[24];
@@ -48,8 +48,7 @@ bool list_parse(struct request *r, const char *const *filters, const char *const
 /* Replies {"data": [...], "next_cursor": ..., ["total": n]} with a Link header. rows has the
  * record JSON in column 0, the sort key in column 1, the id in column 2, and at most
  * limit + 1 rows (the extra one only says there is a next page). total < 0: omitted. */
-void list_reply(struct request *r, struct db_rows *rows, const struct list_params *lp,
-                long total);
+void list_reply(struct request *r, struct db_rows *rows, const struct list_params *lp, long total);
 
 /* Query filter helpers: 400 with a message naming the parameter on failure. A NULL value
  * (parameter absent) is always fine. */

@@ -67,9 +67,8 @@ static void openapi(struct request *r)
     http_reply_raw(r, 200, "application/json", body, spec_len);
 }
 
-const struct route system_routes[] = {
-    {M_GET, "/healthz", healthz, ROLE_NONE, 0, 0},
-    {M_GET, "/readyz", readyz, ROLE_NONE, 0, 0},
-    {M_GET, "/metrics", metrics, ROLE_VIEWER, 0, 0},
-    {M_GET, "/v1/openapi.json", openapi, ROLE_NONE, 0, 0},
-    {0, NULL, NULL, 0, 0, 0}};
+const struct route system_routes[] = {{M_GET, "/healthz", healthz, ROLE_NONE, 0, 0},
+                                      {M_GET, "/readyz", readyz, ROLE_NONE, 0, 0},
+                                      {M_GET, "/metrics", metrics, ROLE_VIEWER, 0, 0},
+                                      {M_GET, "/v1/openapi.json", openapi, ROLE_NONE, 0, 0},
+                                      {0, NULL, NULL, 0, 0, 0}};

@@ -28,8 +28,7 @@ bool cursor_decode(struct arena *a, const char *cursor, const char *sort, const 
         *p++ = '\0';
         f[n++] = p;
     }
-    if (n != 4 || p || strcmp(f[0], "c1") != 0 || strcmp(f[1], sort) != 0 ||
-        !uuid_is_valid(f[3]))
+    if (n != 4 || p || strcmp(f[0], "c1") != 0 || strcmp(f[1], sort) != 0 || !uuid_is_valid(f[3]))
         return false;
     *key = f[2];
     *id = f[3];

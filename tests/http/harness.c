@@ -140,7 +140,8 @@ static void schema_check(const json_t *v, const json_t *schema, const char *path
         size_t i, matched = 0;
         json_t *alt;
         quiet++;
-        json_array_foreach(oneof, i, alt) {
+        json_array_foreach(oneof, i, alt)
+        {
             int e = 0;
             schema_check(v, alt, path, &e);
             matched += e == 0;
@@ -164,8 +165,7 @@ static void schema_check(const json_t *v, const json_t *schema, const char *path
         }
         if (!ok) {
             char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-            SAY("spec: %s: value %.100s does not have the documented type\n", path,
-                    d);
+            SAY("spec: %s: value %.100s does not have the documented type\n", path, d);
             free(d);
             (*errs)++;
             return;
@@ -188,16 +188,17 @@ static void schema_check(const json_t *v, const json_t *schema, const char *path
         const json_t *addl = json_object_get(schema, "additionalProperties");
         size_t i;
         json_t *name;
-        json_array_foreach(req, i, name) {
+        json_array_foreach(req, i, name)
+        {
             if (!json_object_get(v, json_string_value(name))) {
-                SAY("spec: %s: required member '%s' missing\n", path,
-                        json_string_value(name));
+                SAY("spec: %s: required member '%s' missing\n", path, json_string_value(name));
                 (*errs)++;
             }
         }
         const char *k;
         json_t *m;
-        json_object_foreach((json_t *)v, k, m) {
+        json_object_foreach((json_t *)v, k, m)
+        {
             char sub[512];
             snprintf(sub, sizeof(sub), "%s.%s", path, k);
             const json_t *ps = json_object_get(props, k);
@@ -213,7 +214,8 @@ static void schema_check(const json_t *v, const json_t *schema, const char *path
     if (json_is_array(v) && json_object_get(schema, "items")) {
         size_t i;
         json_t *item;
-        json_array_foreach((json_t *)v, i, item) {
+        json_array_foreach((json_t *)v, i, item)
+        {
             char sub[512];
             snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
             schema_check(item, json_object_get(schema, "items"), sub, errs);
@@ -253,7 +255,8 @@ static void check_against_spec(const char *method, const char *path, struct resp
     for (i = 0; method[i] && i < sizeof(lower) - 1; i++)
         lower[i] = (char)tolower((unsigned char)method[i]);
     lower[i] = '\0';
-    json_object_foreach((json_t *)paths, tmpl, item) {
+    json_object_foreach((json_t *)paths, tmpl, item)
+    {
         if (spec_path_matches(tmpl, path)) {
             op = json_object_get(item, lower);
             if (op)
@@ -296,8 +299,8 @@ static void check_against_spec(const char *method, const char *path, struct resp
     media[strcspn(media, ";")] = '\0';
     const json_t *mt = json_object_get(content, media);
     if (!mt) {
-        fprintf(stderr, "spec: %s %s %s: content type %s is not documented\n", method, path,
-                code, media);
+        fprintf(stderr, "spec: %s %s %s: content type %s is not documented\n", method, path, code,
+                media);
         check_failures++;
         return;
     }
@@ -306,8 +309,8 @@ static void check_against_spec(const char *method, const char *path, struct resp
     if (schema)
         schema_check(r->json, schema, "body", &errs);
     if (errs) {
-        fprintf(stderr, "spec: %s %s %s: body does not match the schema (%d problems)\n",
-                method, path, code, errs);
+        fprintf(stderr, "spec: %s %s %s: body does not match the schema (%d problems)\n", method,
+                path, code, errs);
         check_failures++;
     }
 }
@@ -389,8 +392,8 @@ const char *unique(const char *prefix)
     if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
         abort();
     char *out = buf[next++ % 8];
-    snprintf(out, 96, "%s-%02x%02x%02x%02x%02x%02x", prefix, raw[0], raw[1], raw[2], raw[3],
-             raw[4], raw[5]);
+    snprintf(out, 96, "%s-%02x%02x%02x%02x%02x%02x", prefix, raw[0], raw[1], raw[2], raw[3], raw[4],
+             raw[5]);
     return out;
 }
 
@@ -403,8 +406,8 @@ const char *key_for(const char *role)
             continue;
         if (!tokens[i][0]) {
             char body[256];
-            snprintf(body, sizeof(body), "{\"name\":\"%s\",\"role\":\"%s\"}",
-                     unique("test-key"), role);
+            snprintf(body, sizeof(body), "{\"name\":\"%s\",\"role\":\"%s\"}", unique("test-key"),
+                     role);
             struct resp *r = req("POST", "/v1/api-keys", ADMIN_TOKEN, body, NULL);
             if (r->status != 201 || !jstr(r->json, "token")) {
                 fprintf(stderr, "cannot create a %s key: %ld %s\n", role, r->status, r->body);

@@ -35,20 +35,20 @@ struct resp *req(const char *method, const char *path, const char *token, const 
 struct resp *req_raw(const char *method, const char *path, const char *token, const char *body,
                      size_t body_len, const char *const *headers, bool check_spec);
 const char *resp_header(const struct resp *r, const char *name); /* static buffer */
-const char *jstr(const json_t *j, const char *key);             /* borrowed or NULL */
+const char *jstr(const json_t *j, const char *key);              /* borrowed or NULL */
 
 /* A fresh API key of the role; returns its token (static storage per role). */
 const char *key_for(const char *role);
 /* A random lower-case suffix, unique enough to scope records to one test run. */
 const char *unique(const char *prefix);
 
-#define CHECK_STATUS(r, want)                                                                  \
-    do {                                                                                       \
-        if ((r)->status != (want)) {                                                           \
-            check_failures++;                                                                  \
-            fprintf(stderr, "%s:%d: status %ld, expected %d; body: %.500s\n", __FILE__,        \
-                    __LINE__, (r)->status, (want), (r)->body ? (r)->body : "");                \
-        }                                                                                      \
+#define CHECK_STATUS(r, want)                                                                      \
+    do {                                                                                           \
+        if ((r)->status != (want)) {                                                               \
+            check_failures++;                                                                      \
+            fprintf(stderr, "%s:%d: status %ld, expected %d; body: %.500s\n", __FILE__, __LINE__,  \
+                    (r)->status, (want), (r)->body ? (r)->body : "");                              \
+        }                                                                                          \
     } while (0)
 
 /* main() for an HTTP test program: starts the server, runs the named test(s), stops it. */

@@ -56,17 +56,18 @@ TEST(revoked_key_is_refused_at_once)
 
 TEST(key_validation_is_422)
 {
-    struct resp *r = req("POST", "/v1/api-keys", ADMIN_TOKEN, "{\"name\":\"\",\"role\":\"root\"}",
-                         NULL);
+    struct resp *r =
+        req("POST", "/v1/api-keys", ADMIN_TOKEN, "{\"name\":\"\",\"role\":\"root\"}", NULL);
     CHECK_STATUS(r, 422);
-    CHECK(r->body && strstr(r->body, "\"field\":\"role\"") && strstr(r->body, "\"field\":\"name\""));
+    CHECK(r->body && strstr(r->body, "\"field\":\"role\"") &&
+          strstr(r->body, "\"field\":\"name\""));
 }
 
 TEST(unknown_key_is_404)
 {
-    CHECK_STATUS(req("DELETE", "/v1/api-keys/01a20c70-293b-7304-a1e5-000000000000", ADMIN_TOKEN,
-                     NULL, NULL),
-                 404);
+    CHECK_STATUS(
+        req("DELETE", "/v1/api-keys/01a20c70-293b-7304-a1e5-000000000000", ADMIN_TOKEN, NULL, NULL),
+        404);
 }
 
 int main(int argc, char **argv)

@@ -42,7 +42,8 @@ TEST(every_documented_operation_is_routed)
     const char *tmpl;
     json_t *item;
     int checked = 0;
-    json_object_foreach(json_object_get(s->json, "paths"), tmpl, item) {
+    json_object_foreach(json_object_get(s->json, "paths"), tmpl, item)
+    {
         char path[256];
         size_t o = 0;
         for (const char *p = tmpl; *p && o < sizeof(path) - 40;) {
@@ -57,7 +58,8 @@ TEST(every_documented_operation_is_routed)
         path[o] = '\0';
         const char *method;
         json_t *op;
-        json_object_foreach(item, method, op) {
+        json_object_foreach(item, method, op)
+        {
             char upper[16];
             size_t i;
             for (i = 0; method[i] && i < 15; i++)
@@ -142,8 +144,8 @@ TEST(wrong_content_type_is_415)
 TEST(invalid_utf8_body_is_400)
 {
     const char body[] = "{\"kind\":\"person\",\"name\":\"\xff\xfe bad\"}";
-    struct resp *r = req_raw("POST", "/v1/customers", ADMIN_TOKEN, body, sizeof(body) - 1,
-                             NULL, true);
+    struct resp *r =
+        req_raw("POST", "/v1/customers", ADMIN_TOKEN, body, sizeof(body) - 1, NULL, true);
     CHECK_STATUS(r, 400);
 }
 
@@ -207,8 +209,8 @@ TEST(cors_preflight_allowed_origin)
 {
     const char *h[] = {"Origin: https://app.example.com", "Access-Control-Request-Method: PATCH",
                        "Access-Control-Request-Headers: authorization, if-match", NULL};
-    struct resp *r = req("OPTIONS", "/v1/customers/00000000-0000-7000-8000-000000000000", NULL,
-                         NULL, h);
+    struct resp *r =
+        req("OPTIONS", "/v1/customers/00000000-0000-7000-8000-000000000000", NULL, NULL, h);
     CHECK_STATUS(r, 204);
     CHECK_STR(resp_header(r, "Access-Control-Allow-Origin"), "https://app.example.com");
     const char *methods = resp_header(r, "Access-Control-Allow-Methods");
@@ -277,8 +279,7 @@ TEST(bad_query_parameters_are_400)
     CHECK_STATUS(req("GET", "/v1/customers?colour=red", ADMIN_TOKEN, NULL, NULL), 400);
     CHECK_STATUS(req("GET", "/v1/customers?sort=email", ADMIN_TOKEN, NULL, NULL), 400);
     CHECK_STATUS(req("GET", "/v1/customers?tier=gold", ADMIN_TOKEN, NULL, NULL), 400);
-    CHECK_STATUS(req("GET", "/v1/customers?created_after=yesterday", ADMIN_TOKEN, NULL, NULL),
-                 400);
+    CHECK_STATUS(req("GET", "/v1/customers?created_after=yesterday", ADMIN_TOKEN, NULL, NULL), 400);
     CHECK_STATUS(req("GET", "/v1/customers?cursor=garbage", ADMIN_TOKEN, NULL, NULL), 400);
     CHECK_STATUS(req("GET", "/v1/customers?q=%FF%FE", ADMIN_TOKEN, NULL, NULL), 400);
 }
@@ -287,8 +288,8 @@ TEST(sql_looking_strings_are_stored_verbatim)
 {
     const char *evil = "Robert'); DROP TABLE customers;--";
     char body[256];
-    snprintf(body, sizeof(body),
-             "{\"kind\":\"person\",\"name\":\"%s\",\"notes\":\"' OR 1=1 --\"}", evil);
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"%s\",\"notes\":\"' OR 1=1 --\"}",
+             evil);
     struct resp *r = req("POST", "/v1/customers", ADMIN_TOKEN, body, NULL);
     CHECK_STATUS(r, 201);
     CHECK_STR(jstr(r->json, "name"), evil);

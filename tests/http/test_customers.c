@@ -50,27 +50,29 @@ TEST(create_stores_every_field)
 {
     const char *ref = unique("erp");
     char body[2048];
-    snprintf(body, sizeof(body),
-             "{\"kind\":\"organization\",\"name\":\"Huawei Store 12\",\"email\":\"ops@hw.cn\","
-             "\"phone\":\"+86 755 2878 0808\",\"address\":{\"line1\":\"1 Bantian\","
-             "\"city\":\"Shenzhen\",\"region\":\"Guangdong\",\"postal_code\":\"518129\","
-             "\"country\":\"CN\"},\"tier\":\"key\",\"value_segment\":\"high\",\"size\":\"large\","
-             "\"status\":\"prospect\",\"preferred_channel\":\"visit\",\"do_not_contact\":true,"
-             "\"unavailable_times\":[{\"day\":\"sat\",\"from\":\"00:00\",\"to\":\"24:00\"}],"
-             "\"industry\":\"retail\",\"legal_representative\":\"Wang Wu\","
-             "\"business_scope\":\"electronics\",\"registered_capital\":{\"amount\":\"1000000.00\","
-             "\"currency\":\"CNY\"},\"credit_rating\":\"AA\",\"credit_limit\":{\"amount\":\"50000\","
-             "\"currency\":\"USD\"},\"contacts\":[{\"name\":\"Zhao\",\"role\":\"buyer\","
-             "\"email\":\"zhao@hw.cn\"}],\"birth_date\":null,\"occupation\":null,"
-             "\"interests\":[\"golf\"],\"source\":\"trade fair\",\"tags\":[\"b2b\",\"south\"],"
-             "\"notes\":\"line1\\nline2\",\"external_ref\":\"%s\",\"attributes\":{\"erp\":{\"id\":7}}}",
-             ref);
+    snprintf(
+        body, sizeof(body),
+        "{\"kind\":\"organization\",\"name\":\"Huawei Store 12\",\"email\":\"ops@hw.cn\","
+        "\"phone\":\"+86 755 2878 0808\",\"address\":{\"line1\":\"1 Bantian\","
+        "\"city\":\"Shenzhen\",\"region\":\"Guangdong\",\"postal_code\":\"518129\","
+        "\"country\":\"CN\"},\"tier\":\"key\",\"value_segment\":\"high\",\"size\":\"large\","
+        "\"status\":\"prospect\",\"preferred_channel\":\"visit\",\"do_not_contact\":true,"
+        "\"unavailable_times\":[{\"day\":\"sat\",\"from\":\"00:00\",\"to\":\"24:00\"}],"
+        "\"industry\":\"retail\",\"legal_representative\":\"Wang Wu\","
+        "\"business_scope\":\"electronics\",\"registered_capital\":{\"amount\":\"1000000.00\","
+        "\"currency\":\"CNY\"},\"credit_rating\":\"AA\",\"credit_limit\":{\"amount\":\"50000\","
+        "\"currency\":\"USD\"},\"contacts\":[{\"name\":\"Zhao\",\"role\":\"buyer\","
+        "\"email\":\"zhao@hw.cn\"}],\"birth_date\":null,\"occupation\":null,"
+        "\"interests\":[\"golf\"],\"source\":\"trade fair\",\"tags\":[\"b2b\",\"south\"],"
+        "\"notes\":\"line1\\nline2\",\"external_ref\":\"%s\",\"attributes\":{\"erp\":{\"id\":7}}}",
+        ref);
     struct resp *r = create(ADMIN_TOKEN, body);
     CHECK_STATUS(r, 201);
     json_t *sent = json_loads(body, 0, NULL);
     const char *k;
     json_t *v;
-    json_object_foreach(sent, k, v) {
+    json_object_foreach(sent, k, v)
+    {
         if (!json_equal(json_object_get(r->json, k), v)) {
             fprintf(stderr, "field %s differs\n", k);
             check_failures++;
@@ -81,15 +83,17 @@ TEST(create_stores_every_field)
 
 TEST(create_reports_every_invalid_field)
 {
-    struct resp *r = create(ADMIN_TOKEN, "{\"kind\":\"alien\",\"email\":\"not-an-email\","
-                                         "\"phone\":\"12345\",\"tier\":\"gold\",\"bogus\":1,"
-                                         "\"address\":{\"country\":\"XX\"},"
-                                         "\"credit_limit\":{\"amount\":\"-5\",\"currency\":\"CNY\"},"
-                                         "\"id\":\"01a20c70-293b-7304-a1e5-70de586757ac\"}");
+    struct resp *r =
+        create(ADMIN_TOKEN, "{\"kind\":\"alien\",\"email\":\"not-an-email\","
+                            "\"phone\":\"12345\",\"tier\":\"gold\",\"bogus\":1,"
+                            "\"address\":{\"country\":\"XX\"},"
+                            "\"credit_limit\":{\"amount\":\"-5\",\"currency\":\"CNY\"},"
+                            "\"id\":\"01a20c70-293b-7304-a1e5-70de586757ac\"}");
     CHECK_STATUS(r, 422);
     json_t *errors = json_object_get(r->json, "errors");
-    const char *want[] = {"kind", "name", "email", "phone", "tier", "bogus", "address.country",
-                          "credit_limit.amount", "id"};
+    const char *want[] = {"kind", "name",  "email",           "phone",
+                          "tier", "bogus", "address.country", "credit_limit.amount",
+                          "id"};
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         bool found = false;
         size_t j;
@@ -127,9 +131,9 @@ TEST(duplicate_external_ref_is_409)
 
 TEST(get_unknown_or_malformed_id_is_404)
 {
-    CHECK_STATUS(req("GET", "/v1/customers/01a20c70-293b-7304-a1e5-000000000000", ADMIN_TOKEN,
-                     NULL, NULL),
-                 404);
+    CHECK_STATUS(
+        req("GET", "/v1/customers/01a20c70-293b-7304-a1e5-000000000000", ADMIN_TOKEN, NULL, NULL),
+        404);
     CHECK_STATUS(req("GET", "/v1/customers/not-a-uuid", ADMIN_TOKEN, NULL, NULL), 404);
     CHECK_STATUS(req("GET", "/v1/customers/%27%3B%20DROP", ADMIN_TOKEN, NULL, NULL), 404);
 }
@@ -226,13 +230,13 @@ TEST(delete_archives_and_lists_skip_archived)
     CHECK(jstr(g->json, "archived_at") != NULL);
     CHECK_INT(json_integer_value(json_object_get(g->json, "version")), 2);
     snprintf(list, sizeof(list), "/v1/customers?tag=%s", tag);
-    CHECK_INT(json_array_size(json_object_get(req("GET", list, ADMIN_TOKEN, NULL, NULL)->json,
-                                              "data")),
-              0);
+    CHECK_INT(
+        json_array_size(json_object_get(req("GET", list, ADMIN_TOKEN, NULL, NULL)->json, "data")),
+        0);
     snprintf(list, sizeof(list), "/v1/customers?tag=%s&include_archived=true", tag);
-    CHECK_INT(json_array_size(json_object_get(req("GET", list, ADMIN_TOKEN, NULL, NULL)->json,
-                                              "data")),
-              1);
+    CHECK_INT(
+        json_array_size(json_object_get(req("GET", list, ADMIN_TOKEN, NULL, NULL)->json, "data")),
+        1);
     CHECK_STATUS(req("DELETE", path_of(c), key_for("supervisor"), NULL, NULL), 204);
 }
 
@@ -263,7 +267,8 @@ static int walk(const char *first, const char *key, bool ascending)
         CHECK_STATUS(r, 200);
         size_t i;
         json_t *item;
-        json_array_foreach(json_object_get(r->json, "data"), i, item) {
+        json_array_foreach(json_object_get(r->json, "data"), i, item)
+        {
             const char *id = jstr(item, "id");
             if (json_object_get(seen, id)) {
                 fprintf(stderr, "duplicate %s\n", id);
@@ -342,8 +347,7 @@ TEST(list_filters_and_exact_count)
     CHECK_INT(list_size(tag, "&status=lost"), 0);
     CHECK_INT(list_size(tag, "&created_after=2000-01-01T00:00:00Z"), 9);
     CHECK_INT(list_size(tag, "&created_after=2999-01-01T00:00:00Z"), 0);
-    CHECK_INT(list_size(tag, "&updated_since=2000-01-01T00:00:00%2B08:00"),
-              9);
+    CHECK_INT(list_size(tag, "&updated_since=2000-01-01T00:00:00%2B08:00"), 9);
     char path[256];
     snprintf(path, sizeof(path), "/v1/customers?tag=%s&limit=2&count=exact", tag);
     struct resp *r = req("GET", path, ADMIN_TOKEN, NULL, NULL);
@@ -361,8 +365,7 @@ TEST(filter_by_external_ref)
     snprintf(path, sizeof(path), "/v1/customers?external_ref=%s", ref);
     struct resp *r = req("GET", path, ADMIN_TOKEN, NULL, NULL);
     CHECK_INT(json_array_size(json_object_get(r->json, "data")), 1);
-    CHECK_STR(jstr(json_array_get(json_object_get(r->json, "data"), 0), "id"),
-              jstr(c->json, "id"));
+    CHECK_STR(jstr(json_array_get(json_object_get(r->json, "data"), 0), "id"), jstr(c->json, "id"));
 }
 
 static bool search_finds(const char *q_encoded, const char *id)
@@ -373,8 +376,8 @@ static bool search_finds(const char *q_encoded, const char *id)
     CHECK_STATUS(r, 200);
     size_t i;
     json_t *item;
-    json_array_foreach(json_object_get(r->json, "data"), i, item) if (!strcmp(jstr(item, "id"),
-                                                                              id)) return true;
+    json_array_foreach(json_object_get(r->json, "data"), i,
+                       item) if (!strcmp(jstr(item, "id"), id)) return true;
     return false;
 }
 
@@ -406,14 +409,14 @@ TEST(search_finds_two_character_chinese_and_korean_fragments)
 {
     char body[256];
     const char *tag = unique("cjk");
-    snprintf(body, sizeof(body),
-             "{\"kind\":\"person\",\"name\":\"欧阳娜娜\",\"tags\":[\"%s\"]}", tag);
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"欧阳娜娜\",\"tags\":[\"%s\"]}",
+             tag);
     struct resp *zh = create(ADMIN_TOKEN, body);
-    snprintf(body, sizeof(body),
-             "{\"kind\":\"person\",\"name\":\"김민준 고객\",\"tags\":[\"%s\"]}", tag);
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"김민준 고객\",\"tags\":[\"%s\"]}",
+             tag);
     struct resp *ko = create(ADMIN_TOKEN, body);
-    CHECK(search_finds("%E9%98%B3%E5%A8%9C", jstr(zh->json, "id")));    /* 阳娜 */
-    CHECK(search_finds("%EB%AF%BC%EC%A4%80", jstr(ko->json, "id")));    /* 민준 */
+    CHECK(search_finds("%E9%98%B3%E5%A8%9C", jstr(zh->json, "id"))); /* 阳娜 */
+    CHECK(search_finds("%EB%AF%BC%EC%A4%80", jstr(ko->json, "id"))); /* 민준 */
     CHECK(!search_finds("%E9%98%B3%E5%A8%9C", jstr(ko->json, "id")));
 }
 
@@ -453,9 +456,8 @@ TEST(idempotency_key_with_another_body_is_422)
     char hdr[128];
     snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key);
     const char *h[] = {hdr, NULL};
-    CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"A\"}",
-                     h),
-                 201);
+    CHECK_STATUS(
+        req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"A\"}", h), 201);
     struct resp *r =
         req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"B\"}", h);
     CHECK_STATUS(r, 422);
@@ -469,9 +471,8 @@ TEST(failed_request_does_not_burn_the_idempotency_key)
     snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key);
     const char *h[] = {hdr, NULL};
     CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\"}", h), 422);
-    CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"ok\"}",
-                     h),
-                 201);
+    CHECK_STATUS(
+        req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"ok\"}", h), 201);
 }
 
 /* A child process with its own connection sends one PATCH; exit code 0 for 200, 1 for 412. */

@@ -19,8 +19,8 @@ static void pg_ctl(const char *action)
 TEST(database_restart_gives_503_then_recovers_at_once)
 {
     const char *agent = key_for("agent"); /* keys are made while the database is up */
-    struct resp *c = req("POST", "/v1/customers", agent, "{\"kind\":\"person\",\"name\":\"F\"}",
-                         NULL);
+    struct resp *c =
+        req("POST", "/v1/customers", agent, "{\"kind\":\"person\",\"name\":\"F\"}", NULL);
     CHECK_STATUS(c, 201);
     char path[128];
     snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
@@ -31,9 +31,8 @@ TEST(database_restart_gives_503_then_recovers_at_once)
     CHECK(resp_header(r, "Retry-After") != NULL);
     CHECK_STR(resp_header(r, "Content-Type"), "application/problem+json");
     for (int i = 0; i < 6; i++) /* more than the pool: every connection meets the outage */
-        CHECK_STATUS(req("POST", "/v1/customers", agent, "{\"kind\":\"person\",\"name\":\"G\"}",
-                         NULL),
-                     503);
+        CHECK_STATUS(
+            req("POST", "/v1/customers", agent, "{\"kind\":\"person\",\"name\":\"G\"}", NULL), 503);
     CHECK_STATUS(req("GET", "/readyz", NULL, NULL, NULL), 503);
     CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200);
     pg_ctl("start");
@@ -52,7 +51,8 @@ TEST(database_restart_gives_503_then_recovers_at_once)
     /* every record answered 201 exists */
     size_t i;
     json_t *id;
-    json_array_foreach(ids, i, id) {
+    json_array_foreach(ids, i, id)
+    {
         char p2[128];
         snprintf(p2, sizeof(p2), "/v1/customers/%s", json_string_value(id));
         CHECK_STATUS(req("GET", p2, agent, NULL, NULL), 200);

@@ -37,11 +37,11 @@ static char *errors_of(const char *text, enum validate_mode mode)
     return out;
 }
 
-#define CHECK_ERRORS(text, mode, expected)                                                     \
-    do {                                                                                       \
-        char *got_ = errors_of(text, mode);                                                    \
-        CHECK_STR(got_, expected);                                                             \
-        free(got_);                                                                            \
+#define CHECK_ERRORS(text, mode, expected)                                                         \
+    do {                                                                                           \
+        char *got_ = errors_of(text, mode);                                                        \
+        CHECK_STR(got_, expected);                                                                 \
+        free(got_);                                                                                \
     } while (0)
 
 TEST(validate_accepts_a_good_document)
@@ -135,7 +135,7 @@ TEST(format_checks)
     CHECK(!valid_email("a@@b.cn"));
     CHECK(valid_phone("+8613800138000"));
     CHECK(valid_phone("+1 415-555-0100"));
-    CHECK(!valid_phone("+12345"));           /* 5 digits */
+    CHECK(!valid_phone("+12345"));            /* 5 digits */
     CHECK(!valid_phone("+1234567890123456")); /* 16 digits */
     CHECK(!valid_phone("13800138000"));
     CHECK(!valid_phone("+1--2345678"));
@@ -143,9 +143,8 @@ TEST(format_checks)
           !valid_country("ZZ"));
     CHECK(valid_currency("CNY") && !valid_currency("ABC"));
     CHECK(valid_decimal("0", false) && valid_decimal("120.50", false) &&
-          !valid_decimal("-1", false) && valid_decimal("-1", true) &&
-          !valid_decimal(".5", false) && !valid_decimal("1.", false) &&
-          !valid_decimal("1e5", false));
+          !valid_decimal("-1", false) && valid_decimal("-1", true) && !valid_decimal(".5", false) &&
+          !valid_decimal("1.", false) && !valid_decimal("1e5", false));
 }
 
 static char *patched(const char *target, const char *patch)
