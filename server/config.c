@@ -47,7 +47,7 @@ static const char *env_or(const char *name, const char *fallback)
 int config_load(int argc, char **argv)
 {
     struct config *c = &the_config;
-    long v;
+    long v = 0;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1)
         ncpu = 1;

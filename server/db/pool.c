@@ -60,7 +60,7 @@ static int pool_init(struct db_pool *p, const char *conninfo, int size)
     p->conninfo = conninfo;
     p->size = size;
     p->sessions = calloc((size_t)size, sizeof(*p->sessions));
-    p->free_list = calloc((size_t)size, sizeof(*p->free_list));
+    p->free_list = calloc((size_t)size, sizeof(struct db_session *));
     if (!p->sessions || !p->free_list)
         return -1;
     for (int i = 0; i < size; i++) {

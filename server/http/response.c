@@ -2,6 +2,7 @@
  * problem (urn:csrd:problem:validation, ...), stable for clients to switch on. */
 #include "http/request.h"
 #include "util/strbuf.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,8 +128,7 @@ static void problem_reply(struct request *r, int status, const char *detail, jso
     json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "", "title", http_status_title(status),
                           "status", status, "request_id", r->request_id);
     char type[96];
-    strcpy(type, "urn:csrd:problem:");
-    strcat(type, status_slug(status));
+    snprintf(type, sizeof(type), "urn:csrd:problem:%s", status_slug(status));
     json_object_set_new(p, "type", json_string(type));
     json_object_set_new(p, "detail", json_string(detail ? detail : http_status_title(status)));
     if (errors)

@@ -14,7 +14,7 @@ void strbuf_init(struct strbuf *sb)
 
 static void strbuf_reserve(struct strbuf *sb, size_t extra)
 {
-    if (sb->len + extra + 1 <= sb->cap)
+    if (sb->buf && sb->len + extra + 1 <= sb->cap)
         return;
     size_t cap = sb->cap ? sb->cap : 256;
     while (cap < sb->len + extra + 1)
@@ -59,15 +59,11 @@ void strbuf_json_string(struct strbuf *sb, const char *s)
     static const char hex[] = "0123456789abcdef";
     strbuf_append(sb, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[7];
         if (*p == '"' || *p == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)*p;
+            const char esc[2] = {'\\', (char)*p};
             strbuf_append(sb, esc, 2);
         } else if (*p < 0x20) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[*p >> 4];
-            esc[5] = hex[*p & 15];
+            const char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
             strbuf_append(sb, esc, 6);
         } else {
             strbuf_append(sb, (const char *)p, 1);
@@ -79,7 +75,7 @@ void strbuf_json_string(struct strbuf *sb, const char *s)
 char *strbuf_take(struct strbuf *sb, size_t *len)
 {
     if (!sb->buf)
-        strbuf_reserve(sb, 0), sb->buf[0] = '\0';
+        strbuf_append(sb, "", 0);
     char *p = sb->buf;
     if (len)
         *len = sb->len;

@@ -252,7 +252,7 @@ static void check_against_spec(const char *method, const char *path, struct resp
     json_t *item, *op = NULL;
     char lower[16];
     size_t i;
-    for (i = 0; method[i] && i < sizeof(lower) - 1; i++)
+    for (i = 0; i < sizeof(lower) - 1 && method[i]; i++)
         lower[i] = (char)tolower((unsigned char)method[i]);
     lower[i] = '\0';
     json_object_foreach((json_t *)paths, tmpl, item)

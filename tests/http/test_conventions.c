@@ -62,7 +62,7 @@ TEST(every_documented_operation_is_routed)
         {
             char upper[16];
             size_t i;
-            for (i = 0; method[i] && i < 15; i++)
+            for (i = 0; i < 15 && method[i]; i++)
                 upper[i] = (char)toupper((unsigned char)method[i]);
             upper[i] = '\0';
             if (!strcmp(upper, "PARAMETERS"))
