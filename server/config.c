@@ -38,6 +38,14 @@ static int parse_int(const char *name, const char *s, long min, long max, long *
     return 0;
 }
 
+/* An integer setting from the environment, or fallback when unset. */
+static int env_long(const char *name, long min, long max, long fallback, long *out)
+{
+    const char *s = getenv(name);
+    *out = fallback;
+    return (s && *s) ? parse_int(name, s, min, max, out) : 0;
+}
+
 static const char *env_or(const char *name, const char *fallback)
 {
     const char *v = getenv(name);
@@ -94,40 +102,21 @@ int config_load(int argc, char **argv)
     if (pool)
         c->db_pool = (int)v;
 
-    c->max_body = 1 << 20;
-    if (getenv("CSRD_MAX_BODY") &&
-        parse_int("CSRD_MAX_BODY", getenv("CSRD_MAX_BODY"), 1024, 1L << 30, &v) < 0)
+    if (env_long("CSRD_MAX_BODY", 1024, 1L << 30, 1 << 20, &v) < 0)
         return -1;
-    if (getenv("CSRD_MAX_BODY"))
-        c->max_body = (size_t)v;
-    c->max_bulk_body = 16 << 20;
-    if (getenv("CSRD_MAX_BULK_BODY") &&
-        parse_int("CSRD_MAX_BULK_BODY", getenv("CSRD_MAX_BULK_BODY"), 1024, 1L << 32, &v) < 0)
+    c->max_body = (size_t)v;
+    if (env_long("CSRD_MAX_BULK_BODY", 1024, 1L << 32, 16 << 20, &v) < 0)
         return -1;
-    if (getenv("CSRD_MAX_BULK_BODY"))
-        c->max_bulk_body = (size_t)v;
-
-    c->rate_limit = 0;
-    if (getenv("CSRD_RATE_LIMIT") &&
-        parse_int("CSRD_RATE_LIMIT", getenv("CSRD_RATE_LIMIT"), 0, 1000000, &v) < 0)
+    c->max_bulk_body = (size_t)v;
+    if (env_long("CSRD_RATE_LIMIT", 0, 1000000, 0, &v) < 0)
         return -1;
-    if (getenv("CSRD_RATE_LIMIT"))
-        c->rate_limit = (double)v;
-
-    c->auth_cache_ms = 1000;
-    if (getenv("CSRD_AUTH_CACHE_MS") &&
-        parse_int("CSRD_AUTH_CACHE_MS", getenv("CSRD_AUTH_CACHE_MS"), 0, 600000, &v) < 0)
+    c->rate_limit = (double)v;
+    if (env_long("CSRD_AUTH_CACHE_MS", 0, 600000, 1000, &v) < 0)
         return -1;
-    if (getenv("CSRD_AUTH_CACHE_MS"))
-        c->auth_cache_ms = (int)v;
-
-    c->statement_timeout_ms = 10000;
-    if (getenv("CSRD_STATEMENT_TIMEOUT_MS") &&
-        parse_int("CSRD_STATEMENT_TIMEOUT_MS", getenv("CSRD_STATEMENT_TIMEOUT_MS"), 100, 3600000,
-                  &v) < 0)
+    c->auth_cache_ms = (int)v;
+    if (env_long("CSRD_STATEMENT_TIMEOUT_MS", 100, 3600000, 10000, &v) < 0)
         return -1;
-    if (getenv("CSRD_STATEMENT_TIMEOUT_MS"))
-        c->statement_timeout_ms = (int)v;
+    c->statement_timeout_ms = (int)v;
 
     const char *lvl = env_or("CSRD_LOG_LEVEL", "info");
     if (!strcmp(lvl, "error"))

@@ -46,16 +46,9 @@ const struct db_stmt api_keys_statements[] = {
 
 static void api_keys_create(struct request *r)
 {
-    json_t *body = req_json_object(r, false);
+    json_t *body = req_valid_body(r, API_KEY_FIELDS);
     if (!body)
         return;
-    json_t *errors = json_array();
-    if (!json_validate(body, API_KEY_FIELDS, VALIDATE_CREATE, errors)) {
-        json_decref(body);
-        http_problem_fields(r, errors);
-        return;
-    }
-    json_decref(errors);
     char id[UUID_STR_LEN], token[49], hash[65], prefix[13];
     uuid7_new(id);
     auth_new_token(token, hash);

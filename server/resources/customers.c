@@ -186,16 +186,9 @@ static void explain_conflict(struct request *r, json_t *doc)
 
 static void customers_create(struct request *r)
 {
-    json_t *body = req_json_object(r, false);
+    json_t *body = req_valid_body(r, CUSTOMER_FIELDS);
     if (!body)
         return;
-    json_t *errors = json_array();
-    if (!json_validate(body, CUSTOMER_FIELDS, VALIDATE_CREATE, errors)) {
-        json_decref(body);
-        http_problem_fields(r, errors);
-        return;
-    }
-    json_decref(errors);
     char id[UUID_STR_LEN];
     uuid7_new(id);
     char *doc = json_dumps(body, JSON_COMPACT);

@@ -163,6 +163,21 @@ json_t *req_json_object(struct request *r, bool allow_empty)
     return j;
 }
 
+json_t *req_valid_body(struct request *r, const struct field_spec *spec)
+{
+    json_t *body = req_json_object(r, false);
+    if (!body)
+        return NULL;
+    json_t *errors = json_array();
+    if (!json_validate(body, spec, VALIDATE_CREATE, errors)) {
+        json_decref(body);
+        http_problem_fields(r, errors);
+        return NULL;
+    }
+    json_decref(errors);
+    return body;
+}
+
 const char *req_path_uuid(struct request *r, int i)
 {
     const char *id = r->params[i];

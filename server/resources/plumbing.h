@@ -18,6 +18,9 @@ void plumbing_run_handler(struct request *r, http_handler h);
  * non-object. Returns a new reference (caller decrefs) or NULL with the problem queued.
  * With allow_empty, an absent body yields an empty object. */
 json_t *req_json_object(struct request *r, bool allow_empty);
+/* The body as a JSON object validated against spec for a create: NULL with 415/400/422
+ * queued otherwise. New reference. */
+json_t *req_valid_body(struct request *r, const struct field_spec *spec);
 /* Path parameter i as a UUID; 404 (not a UUID cannot name a record) otherwise. */
 const char *req_path_uuid(struct request *r, int i);
 /* If-Match against the current version: true to go on, false with 412 (or 400) queued. */
