@@ -260,6 +260,13 @@ static void validate_value(const json_t *v, const struct field_spec *f, const ch
             json_error_add(errors, path, msg);
         }
         break;
+    case F_NUMBER:
+        if (!json_is_number(v) || json_number_value(v) < (double)f->min ||
+            json_number_value(v) > (double)f->max) {
+            snprintf(msg, sizeof(msg), "must be a number from %ld to %ld", f->min, f->max);
+            json_error_add(errors, path, msg);
+        }
+        break;
     case F_MONEY: {
         if (!json_is_object(v)) {
             json_error_add(errors, path, "must be an object {amount, currency}");

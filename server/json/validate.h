@@ -11,6 +11,7 @@ enum field_type {
     F_ENUM,   /* one of enum_values */
     F_BOOL,
     F_INT,       /* min..max */
+    F_NUMBER,    /* integer or real within min..max */
     F_DATE,      /* YYYY-MM-DD */
     F_TIMESTAMP, /* RFC 3339 */
     F_HHMM,      /* 00:00..24:00 */
@@ -29,6 +30,7 @@ enum field_type {
 #define FIELD_REQUIRED 1u /* must be present and not null */
 #define FIELD_NOT_NULL 2u /* may be absent (server default) but never null */
 #define FIELD_READONLY 4u /* server-managed: present in output, refused in input */
+#define FIELD_IMMUTABLE 8u /* set on create, never changed by a patch */
 
 struct field_spec {
     const char *name;

@@ -69,31 +69,13 @@ static void api_keys_create(struct request *r)
 
 static void api_keys_get(struct request *r)
 {
-    const char *id = req_path_uuid(r, 0);
-    if (!id)
-        return;
-    struct db_rows *rows = db_run(r, "api_keys_get", 1, &id);
-    if (!rows)
-        return;
-    if (db_nrows(rows) == 0)
-        http_problem(r, 404, "no API key with this id");
-    else
-        reply_record_get(r, db_get(rows, 0, 0), db_get(rows, 0, 1));
+    reply_get_by_id(r, "api_keys_get", "API key");
 }
 
 static void api_keys_revoke(struct request *r)
 {
     const char *id = req_path_uuid(r, 0);
-    if (!id || !db_begin(r))
-        return;
-    struct db_rows *rows = db_run(r, "api_keys_lock", 1, &id);
-    if (!rows)
-        return;
-    if (db_nrows(rows) == 0) {
-        http_problem(r, 404, "no API key with this id");
-        return;
-    }
-    if (!req_if_match(r, strtol(db_get(rows, 0, 1), NULL, 10)))
+    if (!id || !db_begin(r) || !lock_by_id(r, "api_keys_lock", id, "API key"))
         return;
     if (!db_run(r, "api_keys_revoke", 1, &id) || !db_commit(r))
         return;

@@ -130,6 +130,7 @@ const struct db_stmt customers_statements[] = {
     {"customers_insert", "INSERT INTO customers (id, " CUSTOMER_COLUMNS ")"
                          " SELECT $1::uuid, " CUSTOMER_VALUES " FROM (SELECT $2::jsonb AS j) s"
                          " RETURNING customer_json(customers)::text, version"},
+    {"customers_exists", "SELECT 1 FROM customers WHERE id = $1"},
     {"customers_get", "SELECT customer_json(c)::text, c.version FROM customers c WHERE c.id = $1"},
     {"customers_lock", "SELECT customer_json(c)::text, c.version FROM customers c"
                        " WHERE c.id = $1 FOR UPDATE"},
@@ -169,20 +170,9 @@ static const char *const FILTERS[] = {"tier",
                                       "include_archived",
                                       NULL};
 
-/* 409 naming the field when the unique external_ref is taken; otherwise leaves db_run's
- * problem in place. */
-static void explain_conflict(struct request *r, json_t *doc)
-{
-    if (!strcmp(db_sqlstate(r), "23505") &&
-        !strcmp(db_constraint(r), "customers_external_ref_key")) {
-        const char *ref = json_string_value(json_object_get(doc, "external_ref"));
-        http_problem(r, 409,
-                     arena_printf(&r->arena,
-                                  "external_ref '%.200s' already belongs to another "
-                                  "customer",
-                                  ref ? ref : ""));
-    }
-}
+static const struct constraint_field CUSTOMER_CONSTRAINTS[] = {
+    {"customers_external_ref_key", "external_ref", "already belongs to another customer"},
+    {NULL, NULL, NULL}};
 
 static void customers_create(struct request *r)
 {
@@ -199,38 +189,28 @@ static void customers_create(struct request *r)
         reply_record(r, 201, db_get(rows, 0, 0), db_get(rows, 0, 1),
                      arena_printf(&r->arena, "/v1/customers/%s", id));
     else
-        explain_conflict(r, body);
+        explain_constraint(r, CUSTOMER_CONSTRAINTS);
     json_decref(body);
+}
+
+const char *customers_path_customer(struct request *r)
+{
+    const char *id = req_path_uuid(r, 0);
+    if (!id)
+        return NULL;
+    struct db_rows *rows = db_run(r, "customers_exists", 1, &id);
+    if (!rows)
+        return NULL;
+    if (db_nrows(rows) == 0) {
+        http_problem(r, 404, "no customer with this id");
+        return NULL;
+    }
+    return id;
 }
 
 static void customers_get(struct request *r)
 {
-    const char *id = req_path_uuid(r, 0);
-    if (!id)
-        return;
-    struct db_rows *rows = db_run(r, "customers_get", 1, &id);
-    if (!rows)
-        return;
-    if (db_nrows(rows) == 0) {
-        http_problem(r, 404, "no customer with this id");
-        return;
-    }
-    reply_record_get(r, db_get(rows, 0, 0), db_get(rows, 0, 1));
-}
-
-/* Locks the customer for the rest of the transaction and checks If-Match. */
-static struct db_rows *lock_customer(struct request *r, const char *id)
-{
-    struct db_rows *rows = db_run(r, "customers_lock", 1, &id);
-    if (!rows)
-        return NULL;
-    if (db_nrows(rows) == 0) {
-        http_problem(r, 404, "no customer with this id");
-        return NULL;
-    }
-    if (!req_if_match(r, strtol(db_get(rows, 0, 1), NULL, 10)))
-        return NULL;
-    return rows;
+    reply_get_by_id(r, "customers_get", "customer");
 }
 
 static void customers_patch(struct request *r)
@@ -242,36 +222,23 @@ static void customers_patch(struct request *r)
     if (!patch)
         return;
     json_t *current = NULL, *merged = NULL;
-    if (!db_begin(r))
+    bool same;
+    struct db_rows *rows;
+    if (!db_begin(r) || !(rows = lock_by_id(r, "customers_lock", id, "customer")) ||
+        !(merged = patch_merge(r, CUSTOMER_FIELDS, db_get(rows, 0, 0), patch, &current, &same)))
         goto done;
-    struct db_rows *rows = lock_customer(r, id);
-    if (!rows)
-        goto done;
-    current = json_loads(db_get(rows, 0, 0), 0, NULL);
-    const char *version = db_get(rows, 0, 1);
-    /* Read-only members of the patch survive the merge and are reported by validation. */
-    json_strip_readonly(current, CUSTOMER_FIELDS);
-    merged = json_merge_patch(current, patch);
-    json_t *errors = json_array();
-    if (!json_validate(merged, CUSTOMER_FIELDS, VALIDATE_MERGED, errors)) {
-        http_problem_fields(r, errors);
-        goto done;
-    }
-    json_decref(errors);
-    if (json_equal(current, merged)) { /* nothing changes: no new version */
+    if (same) { /* nothing changes: no new version */
         db_rollback(r);
-        reply_record(r, 200, db_get(rows, 0, 0), version, NULL);
+        reply_record(r, 200, db_get(rows, 0, 0), db_get(rows, 0, 1), NULL);
         goto done;
     }
     char *doc = json_dumps(merged, JSON_COMPACT);
-    const char *params[] = {id, version, doc};
+    const char *params[] = {id, db_get(rows, 0, 1), doc};
     struct db_rows *upd = db_run(r, "customers_update", 3, params);
     free(doc);
-    if (!upd) {
-        explain_conflict(r, merged);
-        goto done;
-    }
-    if (db_commit(r))
+    if (!upd)
+        explain_constraint(r, CUSTOMER_CONSTRAINTS);
+    else if (db_commit(r))
         reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
 done:
     json_decref(patch);
@@ -282,7 +249,7 @@ done:
 static void customers_archive(struct request *r)
 {
     const char *id = req_path_uuid(r, 0);
-    if (!id || !db_begin(r) || !lock_customer(r, id))
+    if (!id || !db_begin(r) || !lock_by_id(r, "customers_lock", id, "customer"))
         return;
     if (db_run(r, "customers_archive", 1, &id) && db_commit(r))
         http_reply_empty(r, 204);
@@ -310,25 +277,10 @@ static void customers_list(struct request *r)
                               query_get(q, "created_after"),
                               query_get(q, "updated_since"),
                               query_get(q, "q"),
-                              archived ? "true" : "false",
-                              lp.cursor_key,
-                              lp.cursor_id,
-                              lp.limit_text};
+                              archived ? "true" : "false"};
     if (params[8] && !*params[8])
         params[8] = NULL; /* q= matches everything */
-    long total = -1;
-    if (lp.count) {
-        const char *cparams[13];
-        memcpy(cparams, params, sizeof(cparams));
-        cparams[10] = cparams[11] = cparams[12] = NULL;
-        struct db_rows *c = db_run(r, "customers_count", 13, cparams);
-        if (!c)
-            return;
-        total = strtol(db_get(c, 0, 0), NULL, 10);
-    }
-    struct db_rows *rows = db_run(r, STMTS[lp.sort][lp.desc], 13, params);
-    if (rows)
-        list_reply(r, rows, &lp, total);
+    run_list(r, &lp, STMTS[lp.sort][lp.desc], "customers_count", 13, params);
 }
 
 const struct route customers_routes[] = {

@@ -1,6 +1,7 @@
 /* Shared request plumbing; see plumbing.h. */
 #include "resources/plumbing.h"
 #include "http/headers.h"
+#include "json/merge_patch.h"
 #include "util/cursor.h"
 #include "util/sha256.h"
 #include "util/strbuf.h"
@@ -237,6 +238,92 @@ void reply_record_get(struct request *r, const char *json, const char *version)
     reply_record(r, 200, json, version, NULL);
 }
 
+void reply_get_by_id(struct request *r, const char *stmt, const char *what)
+{
+    const char *id = req_path_uuid(r, 0);
+    if (!id)
+        return;
+    struct db_rows *rows = db_run(r, stmt, 1, &id);
+    if (!rows)
+        return;
+    if (db_nrows(rows) == 0)
+        http_problem(r, 404, arena_printf(&r->arena, "no %s with this id", what));
+    else
+        reply_record_get(r, db_get(rows, 0, 0), db_get(rows, 0, 1));
+}
+
+struct db_rows *lock_by_id(struct request *r, const char *stmt, const char *id, const char *what)
+{
+    struct db_rows *rows = db_run(r, stmt, 1, &id);
+    if (!rows)
+        return NULL;
+    if (db_nrows(rows) == 0) {
+        http_problem(r, 404, arena_printf(&r->arena, "no %s with this id", what));
+        return NULL;
+    }
+    if (!req_if_match(r, strtol(db_get(rows, 0, 1), NULL, 10)))
+        return NULL;
+    return rows;
+}
+
+json_t *patch_merge(struct request *r, const struct field_spec *spec, const char *stored,
+                    const json_t *patch, json_t **current, bool *same)
+{
+    *current = json_loads(stored, 0, NULL);
+    *same = false;
+    if (!*current) {
+        http_problem(r, 500, "a stored record could not be read");
+        return NULL;
+    }
+    json_strip_readonly(*current, spec);
+    json_t *errors = json_array();
+    for (const struct field_spec *f = spec; f->name; f++) {
+        json_t *v = json_object_get(patch, f->name);
+        if ((f->flags & FIELD_IMMUTABLE) && v && !json_equal(v, json_object_get(*current, f->name)))
+            json_error_add(errors, f->name, "cannot be changed");
+    }
+    json_t *merged = json_merge_patch(*current, patch);
+    json_validate(merged, spec, VALIDATE_MERGED, errors);
+    if (json_array_size(errors)) {
+        json_decref(merged);
+        http_problem_fields(r, errors);
+        return NULL;
+    }
+    json_decref(errors);
+    *same = json_equal(*current, merged);
+    return merged;
+}
+
+json_t *changed_members(const json_t *a, const json_t *b)
+{
+    json_t *out = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)b, k, v) {
+        if (!json_equal(json_object_get(a, k), v))
+            json_array_append_new(out, json_string(k));
+    }
+    json_object_foreach((json_t *)a, k, v) {
+        if (!json_object_get(b, k))
+            json_array_append_new(out, json_string(k));
+    }
+    return out;
+}
+
+void explain_constraint(struct request *r, const struct constraint_field *map)
+{
+    const char *cons = db_constraint(r), *state = db_sqlstate(r);
+    for (; map->constraint; map++) {
+        if (strcmp(map->constraint, cons) != 0)
+            continue;
+        if (!strcmp(state, "23505"))
+            http_problem(r, 409, arena_printf(&r->arena, "%s %s", map->field, map->message));
+        else
+            http_problem_field(r, map->field, map->message);
+        return;
+    }
+}
+
 /* ---- lists ----------------------------------------------------------------------------- */
 
 static const char *const LIST_COMMON[] = {"limit", "cursor", "sort", "count", NULL};
@@ -372,6 +459,37 @@ bool filter_timestamp(struct request *r, const char *name)
         return false;
     }
     return true;
+}
+
+bool filter_uuid(struct request *r, const char *name)
+{
+    const char *v = query_get(&r->query, name);
+    if (v && !uuid_is_valid(v)) {
+        http_problem(r, 400, arena_printf(&r->arena, "%s must be a UUID", name));
+        return false;
+    }
+    return true;
+}
+
+void run_list(struct request *r, const struct list_params *lp, const char *page_stmt,
+              const char *count_stmt, int nparams, const char **params)
+{
+    long total = -1;
+    params[nparams - 3] = lp->cursor_key;
+    params[nparams - 2] = lp->cursor_id;
+    params[nparams - 1] = lp->limit_text;
+    if (lp->count && count_stmt) {
+        const char *key = params[nparams - 3], *id = params[nparams - 2], *lim = params[nparams - 1];
+        params[nparams - 3] = params[nparams - 2] = params[nparams - 1] = NULL;
+        struct db_rows *c = db_run(r, count_stmt, nparams, params);
+        params[nparams - 3] = key, params[nparams - 2] = id, params[nparams - 1] = lim;
+        if (!c)
+            return;
+        total = strtol(db_get(c, 0, 0), NULL, 10);
+    }
+    struct db_rows *rows = db_run(r, page_stmt, nparams, params);
+    if (rows)
+        list_reply(r, rows, lp, total);
 }
 
 bool filter_bool(struct request *r, const char *name, bool *out)

@@ -32,6 +32,29 @@ void reply_record(struct request *r, int status, const char *json, const char *v
 /* GET of one record: 304 when If-None-Match matches, otherwise 200 with ETag. */
 void reply_record_get(struct request *r, const char *json, const char *version);
 
+/* GET of the record whose id is path parameter 0, through stmt ($1 = id; columns: json,
+ * version); 404 names what. */
+void reply_get_by_id(struct request *r, const char *stmt, const char *what);
+/* Runs stmt ($1 = id, columns: json, version, ...) that locks the record FOR UPDATE inside
+ * the current transaction and checks If-Match. NULL with 404/412 queued otherwise. */
+struct db_rows *lock_by_id(struct request *r, const char *stmt, const char *id, const char *what);
+/* Merges patch into the stored record (JSON text) under spec: read-only members are
+ * stripped from the stored side (so a patch naming them fails validation), members flagged
+ * FIELD_IMMUTABLE may be repeated but not changed. Returns the merged document (new
+ * reference) or NULL with 422 queued. *current receives the stored writable view (new
+ * reference, also on failure when parsed) and *same tells whether nothing changes. */
+json_t *patch_merge(struct request *r, const struct field_spec *spec, const char *stored,
+                    const json_t *patch, json_t **current, bool *same);
+/* Names of the top-level members that differ between a and b, as a JSON array. */
+json_t *changed_members(const json_t *a, const json_t *b);
+
+/* After a failed db_run: when the violated constraint is in map, replaces the generic
+ * problem with a field-level one (422, or 409 for unique violations). */
+struct constraint_field {
+    const char *constraint, *field, *message;
+};
+void explain_constraint(struct request *r, const struct constraint_field *map);
+
 /* Lists. */
 struct list_params {
     int limit;
@@ -58,4 +81,10 @@ void list_reply(struct request *r, struct db_rows *rows, const struct list_param
 bool filter_enum_list(struct request *r, const char *name, const char *const *values);
 bool filter_timestamp(struct request *r, const char *name);
 bool filter_bool(struct request *r, const char *name, bool *out);
+bool filter_uuid(struct request *r, const char *name);
+/* Runs the count statement (when lp->count) and the page statement with the same
+ * parameters; the last three parameters of both are cursor key, cursor id and limit (the
+ * count statement ignores them). Replies with the list envelope. */
+void run_list(struct request *r, const struct list_params *lp, const char *page_stmt,
+              const char *count_stmt, int nparams, const char **params);
 #endif

@@ -74,6 +74,43 @@ bool time_rfc3339_valid(const char *s)
     return false;
 }
 
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+bool time_rfc3339_to_ms(const char *s, int64_t *ms)
+{
+    if (!time_rfc3339_valid(s))
+        return false;
+    int64_t days = days_from_civil(digits(s, 4), digits(s + 5, 2), digits(s + 8, 2));
+    int64_t secs = days * 86400 + digits(s + 11, 2) * 3600 + digits(s + 14, 2) * 60 +
+                   digits(s + 17, 2);
+    const char *t = s + 19;
+    int64_t frac = 0;
+    if (*t == '.') {
+        int n = 0;
+        for (t++; *t >= '0' && *t <= '9'; t++, n++)
+            if (n < 3)
+                frac = frac * 10 + (*t - '0');
+        for (; n < 3; n++)
+            frac *= 10;
+    }
+    if (*t == '+' || *t == '-') {
+        int64_t off = digits(t + 1, 2) * 3600 + digits(t + 4, 2) * 60;
+        secs += *t == '+' ? -off : off;
+    }
+    *ms = secs * 1000 + frac;
+    return true;
+}
+
 uint64_t time_now_ms(void)
 {
     struct timespec ts;

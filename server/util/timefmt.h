@@ -11,6 +11,9 @@ bool time_rfc3339_valid(const char *s);
 bool time_date_valid(const char *s);
 /* HH:MM, 00:00..23:59 (24:00 allowed as an end of day). */
 bool time_hhmm_valid(const char *s);
+/* Unix milliseconds of a valid RFC 3339 timestamp (fraction beyond ms truncated); false
+ * when s is not valid. */
+bool time_rfc3339_to_ms(const char *s, int64_t *ms);
 uint64_t time_now_ms(void);
 /* Monotonic clock in microseconds, for latency measurement. */
 uint64_t time_mono_us(void);

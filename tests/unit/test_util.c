@@ -154,6 +154,16 @@ TEST(time_format_ms)
     CHECK_STR(out, "2026-11-24T07:23:26.907Z");
 }
 
+TEST(rfc3339_to_unix_ms)
+{
+    int64_t ms = 0;
+    CHECK(time_rfc3339_to_ms("1970-01-01T00:00:00Z", &ms) && ms == 0);
+    CHECK(time_rfc3339_to_ms("2026-11-24T07:23:26.907Z", &ms) && ms == 1795505006907LL);
+    CHECK(time_rfc3339_to_ms("2026-11-24T15:23:26.9071+08:00", &ms) && ms == 1795505006907LL);
+    CHECK(time_rfc3339_to_ms("2000-02-29T00:00:00-01:30", &ms) && ms == 951787800000LL);
+    CHECK(!time_rfc3339_to_ms("2026-11-24", &ms));
+}
+
 TEST(sha256_known_vector)
 {
     char hex[SHA256_HEX_LEN];
