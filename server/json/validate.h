@@ -27,9 +27,9 @@ enum field_type {
     F_OBJECT_ARRAY, /* at most max items, each validated against sub */
 };
 
-#define FIELD_REQUIRED 1u /* must be present and not null */
-#define FIELD_NOT_NULL 2u /* may be absent (server default) but never null */
-#define FIELD_READONLY 4u /* server-managed: present in output, refused in input */
+#define FIELD_REQUIRED  1u /* must be present and not null */
+#define FIELD_NOT_NULL  2u /* may be absent (server default) but never null */
+#define FIELD_READONLY  4u /* server-managed: present in output, refused in input */
 #define FIELD_IMMUTABLE 8u /* set on create, never changed by a patch */
 
 struct field_spec {

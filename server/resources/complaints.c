@@ -15,9 +15,8 @@
 
 static const char *const COMPLAINT_CHANNELS[] = {"phone", "email",  "sms",    "chat",     "web",
                                                  "visit", "letter", "social", "referral", NULL};
-static const char *const CATEGORIES[] = {"product_quality", "service_attitude", "delivery",
-                                         "billing",         "after_sales",      "other",
-                                         NULL};
+static const char *const CATEGORIES[] = {
+    "product_quality", "service_attitude", "delivery", "billing", "after_sales", "other", NULL};
 static const char *const SEVERITIES[] = {"low", "medium", "high", "critical", NULL};
 static const char *const STATUSES[] = {"new",      "acknowledged", "in_progress", "resolved",
                                        "rejected", "closed",       NULL};
@@ -67,15 +66,19 @@ static const struct field_spec TRANSITION_FIELDS[] = {
     {0}};
 
 static const struct field_spec ESCALATION_FIELDS[] = {
-    {.name = "reason", .type = F_STRING, .flags = FIELD_REQUIRED, .min = 1, .max = 5000},
-    {0}};
+    {.name = "reason", .type = F_STRING, .flags = FIELD_REQUIRED, .min = 1, .max = 5000}, {0}};
 
 static const struct field_spec SLA_FIELDS[] = {
-    {.name = "first_response_hours", .type = F_NUMBER, .flags = FIELD_REQUIRED, .min = 0,
+    {.name = "first_response_hours",
+     .type = F_NUMBER,
+     .flags = FIELD_REQUIRED,
+     .min = 0,
      .max = 8760},
-    {.name = "resolution_hours", .type = F_NUMBER, .flags = FIELD_REQUIRED, .min = 0,
-     .max = 8760},
-    {.name = "follow_up_after_hours", .type = F_NUMBER, .flags = FIELD_REQUIRED, .min = 0,
+    {.name = "resolution_hours", .type = F_NUMBER, .flags = FIELD_REQUIRED, .min = 0, .max = 8760},
+    {.name = "follow_up_after_hours",
+     .type = F_NUMBER,
+     .flags = FIELD_REQUIRED,
+     .min = 0,
      .max = 8760},
     {0}};
 
@@ -106,9 +109,12 @@ static const struct field_spec SLA_FIELDS[] = {
     "coalesce($9::timestamptz, 'infinity'), coalesce($10::uuid, "                                  \
     "'ffffffff-ffff-ffff-ffff-ffffffffffff')"
 #define COMPLAINT_LIST(name, extra, key, cmp, lo, dir)                                             \
-    {name, "SELECT complaint_json(c)::text, c." key "::text, c.id FROM complaints c"               \
-           COMPLAINT_FILTERS extra " AND (c." key ", c.id) " cmp " (" lo ")"                       \
-           " ORDER BY c." key " " dir ", c.id " dir " LIMIT $11"}
+    {                                                                                              \
+        name, "SELECT complaint_json(c)::text, c." key                                             \
+              "::text, c.id FROM complaints c" COMPLAINT_FILTERS extra " AND (c." key              \
+              ", c.id) " cmp " (" lo ")"                                                           \
+              " ORDER BY c." key " " dir ", c.id " dir " LIMIT $11"                                \
+    }
 #define COMPLAINT_LISTS(prefix, extra)                                                             \
     COMPLAINT_LIST(prefix "created_at_asc", extra, "created_at", ">", LO_ASC, "ASC"),              \
         COMPLAINT_LIST(prefix "created_at_desc", extra, "created_at", "<", LO_DESC, "DESC"),       \
@@ -127,17 +133,34 @@ const struct db_stmt complaints_statements[] = {
      " interaction_id, tags)"
      " SELECT $1::uuid, (j->>'customer_id')::uuid, j->>'channel', j->>'category', p.severity,"
      " j->>'subject', j->>'description', j->>'desired_outcome', j->>'assignee',"
-     " coalesce(j->>'response_channel', j->>'channel'), " DEADLINE("first_response_hours") ", "
-     DEADLINE("resolution_hours") ", j->>'resolution', j->>'root_cause',"
-     " (j->'compensation'->>'amount')::numeric, j->'compensation'->>'currency',"
-     " (j->>'interaction_id')::uuid, csrd_text_array(j->'tags')"
-     " FROM (SELECT $2::jsonb AS j) s JOIN sla_policies p"
-     " ON p.severity = coalesce(s.j->>'severity', 'medium')"
-     " RETURNING complaint_json(complaints)::text AS json, version, id, customer_id, status),"
-     " e AS (INSERT INTO complaint_events (id, complaint_id, customer_id, type, to_value, actor,"
-     " actor_role) SELECT $3::uuid, c.id, c.customer_id, 'created', c.status, $4, $5 FROM c)"
-     " SELECT json, version FROM c"},
-    {"complaints_get", "SELECT complaint_json(c)::text, c.version FROM complaints c WHERE c.id = $1"},
+     " coalesce(j->>'response_channel', j->>'channel'), " DEADLINE(
+         "first_response_hours") ", " DEADLINE("resolution_hours") ", j->>'resolution', "
+                                                                   "j->>'root_cause',"
+                                                                   " (j->'compensation'->>'amount')"
+                                                                   "::numeric, "
+                                                                   "j->'compensation'->>'currency',"
+                                                                   " (j->>'interaction_id')::uuid, "
+                                                                   "csrd_text_array(j->'tags')"
+                                                                   " FROM (SELECT $2::jsonb AS j) "
+                                                                   "s JOIN sla_policies p"
+                                                                   " ON p.severity = "
+                                                                   "coalesce(s.j->>'severity', "
+                                                                   "'medium')"
+                                                                   " RETURNING "
+                                                                   "complaint_json(complaints)::"
+                                                                   "text AS json, version, id, "
+                                                                   "customer_id, status),"
+                                                                   " e AS (INSERT INTO "
+                                                                   "complaint_events (id, "
+                                                                   "complaint_id, customer_id, "
+                                                                   "type, to_value, actor,"
+                                                                   " actor_role) SELECT $3::uuid, "
+                                                                   "c.id, c.customer_id, "
+                                                                   "'created', c.status, $4, $5 "
+                                                                   "FROM c)"
+                                                                   " SELECT json, version FROM c"},
+    {"complaints_get",
+     "SELECT complaint_json(c)::text, c.version FROM complaints c WHERE c.id = $1"},
     {"complaints_lock", "SELECT complaint_json(c)::text, c.version, c.status, c.customer_id,"
                         " c.assignee, c.resolution, c.escalation_level"
                         " FROM complaints c WHERE c.id = $1 FOR UPDATE"},
@@ -146,7 +169,8 @@ const struct db_stmt complaints_statements[] = {
      " subject = j->>'subject', description = j->>'description',"
      " desired_outcome = j->>'desired_outcome', assignee = j->>'assignee',"
      " response_channel = j->>'response_channel', resolution = j->>'resolution',"
-     " root_cause = j->>'root_cause', compensation_amount = (j->'compensation'->>'amount')::numeric,"
+     " root_cause = j->>'root_cause', compensation_amount = "
+     "(j->'compensation'->>'amount')::numeric,"
      " compensation_currency = j->'compensation'->>'currency',"
      " interaction_id = (j->>'interaction_id')::uuid, tags = csrd_text_array(j->'tags'),"
      " first_response_due_at = CASE WHEN c.severity = p.severity THEN c.first_response_due_at"
@@ -195,8 +219,9 @@ const struct db_stmt complaints_statements[] = {
     COMPLAINT_LISTS("complaints_list_", ""),
     COMPLAINT_LISTS("complaints_breached_", " AND " BREACHED),
     COMPLAINT_LISTS("complaints_kept_", " AND NOT " BREACHED),
-    {"sla_policies_list", "SELECT sla_policy_json(p)::text FROM sla_policies p ORDER BY"
-                          " array_position(ARRAY['critical', 'high', 'medium', 'low'], p.severity)"},
+    {"sla_policies_list",
+     "SELECT sla_policy_json(p)::text FROM sla_policies p ORDER BY"
+     " array_position(ARRAY['critical', 'high', 'medium', 'low'], p.severity)"},
     {"sla_policies_lock", "SELECT sla_policy_json(p)::text, p.version FROM sla_policies p"
                           " WHERE p.severity = $1 FOR UPDATE"},
     {"sla_policies_update",
@@ -220,9 +245,8 @@ bool complaints_event(struct request *r, const char *complaint_id, const char *c
 {
     char id[UUID_STR_LEN];
     uuid7_new(id);
-    const char *params[] = {id,   complaint_id, customer_id,   type,
-                            from, to,           note,          changes,
-                            r->who.name, role_name(r->who.role)};
+    const char *params[] = {id, complaint_id, customer_id, type,        from,
+                            to, note,         changes,     r->who.name, role_name(r->who.role)};
     return db_run(r, "complaint_event_insert", 10, params) != NULL;
 }
 
@@ -253,15 +277,16 @@ static void complaints_get(struct request *r)
 
 /* Events for a field update: an assignment event when the assignee changed, an update event
  * naming the other changed fields. */
-static bool update_events(struct request *r, const char *id, const char *customer,
-                          json_t *current, json_t *merged)
+static bool update_events(struct request *r, const char *id, const char *customer, json_t *current,
+                          json_t *merged)
 {
     json_t *changed = changed_members(current, merged);
     json_t *others = json_array();
     bool ok = true;
     size_t i;
     json_t *name;
-    json_array_foreach(changed, i, name) {
+    json_array_foreach(changed, i, name)
+    {
         if (strcmp(json_string_value(name), "assignee") != 0)
             json_array_append(others, name);
     }
@@ -327,17 +352,20 @@ static bool transition_allowed(struct request *r, const char *from, const char *
             strbuf_free(&list);
             enum role need = role_parse(db_get(allowed, i, 1));
             if (r->who.role < need) {
-                http_problem(r, 403, arena_printf(&r->arena, "moving a complaint to %s needs the "
-                                                              "%s role",
-                                                  to, role_name(need)));
+                http_problem(r, 403,
+                             arena_printf(&r->arena,
+                                          "moving a complaint to %s needs the "
+                                          "%s role",
+                                          to, role_name(need)));
                 return false;
             }
             return true;
         }
         strbuf_printf(&list, "%s%s", i ? ", " : "", db_get(allowed, i, 0));
     }
-    http_problem(r, 409, arena_printf(&r->arena, "a %s complaint can move to: %s", from,
-                                      list.buf ? list.buf : "nothing"));
+    http_problem(r, 409,
+                 arena_printf(&r->arena, "a %s complaint can move to: %s", from,
+                              list.buf ? list.buf : "nothing"));
     strbuf_free(&list);
     return false;
 }
@@ -354,9 +382,9 @@ static bool schedule_follow_up(struct request *r, const char *id, const char **n
     if (!rows)
         return false;
     *scheduled = db_nrows(rows) > 0;
-    *note = *scheduled ? arena_printf(&r->arena, "follow-up %s scheduled for %s", fid,
-                                      db_get(rows, 0, 1))
-                       : "no follow-up scheduled: the customer is marked do_not_contact";
+    *note = *scheduled
+                ? arena_printf(&r->arena, "follow-up %s scheduled for %s", fid, db_get(rows, 0, 1))
+                : "no follow-up scheduled: the customer is marked do_not_contact";
     return true;
 }
 
@@ -394,8 +422,9 @@ static void complaints_transition(struct request *r)
             goto done;
         event_note = note ? arena_printf(&r->arena, "%s (%s)", note, fu_note) : fu_note;
     }
-    bool reopen = !strcmp(to, "in_progress") &&
-                  (!strcmp(from, "resolved") || !strcmp(from, "rejected") || !strcmp(from, "closed"));
+    bool reopen =
+        !strcmp(to, "in_progress") &&
+        (!strcmp(from, "resolved") || !strcmp(from, "rejected") || !strcmp(from, "closed"));
     if (!complaints_event(r, id, customer, reopen ? "reopen" : "transition", from, to, event_note,
                           NULL) ||
         (scheduled &&
@@ -465,10 +494,9 @@ static void complaints_events(struct request *r)
 static void list_complaints(struct request *r, const char *customer)
 {
     static const char *const SORTS[] = {"created_at", "updated_at", NULL};
-    static const char *const FILTERS[] = {"customer_id",  "status",        "severity",
-                                          "category",     "assignee",      "number",
-                                          "sla_breached", "created_after", "created_before",
-                                          NULL};
+    static const char *const FILTERS[] = {
+        "customer_id", "status",       "severity",      "category",       "assignee",
+        "number",      "sla_breached", "created_after", "created_before", NULL};
     static const char *const STMTS[3][2][3] = {
         {{"complaints_list_created_at_asc", "complaints_list_created_at_desc"},
          {"complaints_list_updated_at_asc", "complaints_list_updated_at_desc"}},
@@ -573,8 +601,7 @@ const struct route complaints_routes[] = {
     {M_POST, "/v1/complaints/{id}/transitions", complaints_transition, ROLE_AGENT, 0, 0},
     {M_POST, "/v1/complaints/{id}/escalations", complaints_escalate, ROLE_SUPERVISOR, 0, 0},
     {M_GET, "/v1/complaints/{id}/events", complaints_events, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
-    {M_GET, "/v1/customers/{id}/complaints", customer_complaints, ROLE_VIEWER, ROUTE_READ_ONLY,
-     0},
+    {M_GET, "/v1/customers/{id}/complaints", customer_complaints, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_GET, "/v1/sla-policies", sla_policies_list, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_PUT, "/v1/sla-policies/{severity}", sla_policies_put, ROLE_SUPERVISOR, 0, 0},
     {0, NULL, NULL, 0, 0, 0}};

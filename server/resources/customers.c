@@ -268,16 +268,11 @@ static void customers_list(struct request *r)
         !filter_timestamp(r, "updated_since") || !filter_bool(r, "include_archived", &archived))
         return;
     const struct query *q = &r->query;
-    const char *params[13] = {query_get(q, "tier"),
-                              query_get(q, "status"),
-                              query_get(q, "tag"),
-                              query_get(q, "city"),
-                              query_get(q, "region"),
-                              query_get(q, "external_ref"),
-                              query_get(q, "created_after"),
-                              query_get(q, "updated_since"),
-                              query_get(q, "q"),
-                              archived ? "true" : "false"};
+    const char *params[13] = {
+        query_get(q, "tier"),          query_get(q, "status"),        query_get(q, "tag"),
+        query_get(q, "city"),          query_get(q, "region"),        query_get(q, "external_ref"),
+        query_get(q, "created_after"), query_get(q, "updated_since"), query_get(q, "q"),
+        archived ? "true" : "false"};
     if (params[8] && !*params[8])
         params[8] = NULL; /* q= matches everything */
     run_list(r, &lp, STMTS[lp.sort][lp.desc], "customers_count", 13, params);

@@ -16,8 +16,7 @@
 static const char *const PURPOSES[] = {"complaint_resolution", "post_sale", "periodic", "other",
                                        NULL};
 static const char *const METHODS[] = {"phone", "visit", "email", "sms", "survey", NULL};
-static const char *const STATUSES[] = {"scheduled", "completed", "no_response", "cancelled",
-                                       NULL};
+static const char *const STATUSES[] = {"scheduled", "completed", "no_response", "cancelled", NULL};
 static const char *const OUTCOMES[] = {"no_response", NULL};
 
 static const struct field_spec FOLLOW_UP_FIELDS[] = {
@@ -52,7 +51,8 @@ static const struct field_spec COMPLETION_FIELDS[] = {
 static const struct field_spec CANCELLATION_FIELDS[] = {
     {.name = "reason", .type = F_STRING, .min = 1, .max = 5000}, {0}};
 
-#define FOLLOW_UP_COLUMNS "customer_id, complaint_id, interaction_id, purpose, method, scheduled_at, assignee"
+#define FOLLOW_UP_COLUMNS                                                                          \
+    "customer_id, complaint_id, interaction_id, purpose, method, scheduled_at, assignee"
 #define FOLLOW_UP_VALUES                                                                           \
     "(j->>'customer_id')::uuid, (j->>'complaint_id')::uuid, (j->>'interaction_id')::uuid,"         \
     " coalesce(j->>'purpose', 'other'), j->>'method',"                                             \
@@ -73,16 +73,20 @@ static const struct field_spec CANCELLATION_FIELDS[] = {
     "coalesce($7::timestamptz, 'infinity'), coalesce($8::uuid, "                                   \
     "'ffffffff-ffff-ffff-ffff-ffffffffffff')"
 #define FOLLOW_UP_LIST(name, key, cmp, lo, dir)                                                    \
-    {name, "SELECT follow_up_json(f)::text, f." key "::text, f.id FROM follow_ups f"               \
-           FOLLOW_UP_FILTERS " AND (f." key ", f.id) " cmp " (" lo ")"                             \
-           " ORDER BY f." key " " dir ", f.id " dir " LIMIT $9"}
+    {                                                                                              \
+        name, "SELECT follow_up_json(f)::text, f." key                                             \
+              "::text, f.id FROM follow_ups f" FOLLOW_UP_FILTERS " AND (f." key ", f.id) " cmp     \
+              " (" lo ")"                                                                          \
+              " ORDER BY f." key " " dir ", f.id " dir " LIMIT $9"                                 \
+    }
 
 const struct db_stmt follow_ups_statements[] = {
     {"follow_ups_customer", "SELECT do_not_contact FROM customers WHERE id = $1"},
     {"follow_ups_insert", "INSERT INTO follow_ups (id, " FOLLOW_UP_COLUMNS ")"
                           " SELECT $1::uuid, " FOLLOW_UP_VALUES " FROM (SELECT $2::jsonb AS j) s"
                           " RETURNING follow_up_json(follow_ups)::text, version"},
-    {"follow_ups_get", "SELECT follow_up_json(f)::text, f.version FROM follow_ups f WHERE f.id = $1"},
+    {"follow_ups_get",
+     "SELECT follow_up_json(f)::text, f.version FROM follow_ups f WHERE f.id = $1"},
     {"follow_ups_lock", "SELECT follow_up_json(f)::text, f.version, f.status, f.customer_id,"
                         " f.complaint_id FROM follow_ups f WHERE f.id = $1 FOR UPDATE"},
     {"follow_ups_update",
@@ -161,8 +165,9 @@ static struct db_rows *lock_scheduled(struct request *r, const char *id)
 {
     struct db_rows *rows = lock_by_id(r, "follow_ups_lock", id, "follow-up");
     if (rows && strcmp(db_get(rows, 0, 2), "scheduled") != 0) {
-        http_problem(r, 409, arena_printf(&r->arena, "the follow-up is %s, no longer scheduled",
-                                          db_get(rows, 0, 2)));
+        http_problem(r, 409,
+                     arena_printf(&r->arena, "the follow-up is %s, no longer scheduled",
+                                  db_get(rows, 0, 2)));
         return NULL;
     }
     return rows;
@@ -318,8 +323,8 @@ static void follow_ups_cancel(struct request *r)
         http_problem_fields(r, errors);
         errors = NULL;
     } else if (db_begin(r) && lock_scheduled(r, id)) {
-        const char *params[] = {id,   "cancelled", NULL, NULL, NULL,
-                                json_string_value(json_object_get(body, "reason"))};
+        const char *params[] = {
+            id, "cancelled", NULL, NULL, NULL, json_string_value(json_object_get(body, "reason"))};
         if ((upd = db_run(r, "follow_ups_finish", 6, params)) && db_commit(r))
             reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
     }
@@ -330,8 +335,8 @@ static void follow_ups_cancel(struct request *r)
 static void list_follow_ups(struct request *r, const char *customer)
 {
     static const char *const SORTS[] = {"scheduled_at", "created_at", NULL};
-    static const char *const FILTERS[] = {"customer_id", "status",       "assignee", "due_before",
-                                          "complaint_id", "overdue",     NULL};
+    static const char *const FILTERS[] = {"customer_id",  "status",  "assignee", "due_before",
+                                          "complaint_id", "overdue", NULL};
     static const char *const STMTS[2][2] = {
         {"follow_ups_list_scheduled_at_asc", "follow_ups_list_scheduled_at_desc"},
         {"follow_ups_list_created_at_asc", "follow_ups_list_created_at_desc"}};
@@ -371,6 +376,5 @@ const struct route follow_ups_routes[] = {
     {M_PATCH, "/v1/follow-ups/{id}", follow_ups_patch, ROLE_AGENT, 0, 0},
     {M_POST, "/v1/follow-ups/{id}/completion", follow_ups_complete, ROLE_AGENT, 0, 0},
     {M_POST, "/v1/follow-ups/{id}/cancellation", follow_ups_cancel, ROLE_AGENT, 0, 0},
-    {M_GET, "/v1/customers/{id}/follow-ups", customer_follow_ups, ROLE_VIEWER, ROUTE_READ_ONLY,
-     0},
+    {M_GET, "/v1/customers/{id}/follow-ups", customer_follow_ups, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {0, NULL, NULL, 0, 0, 0}};

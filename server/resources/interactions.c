@@ -12,9 +12,9 @@
 #include <string.h>
 
 static const char *const DIRECTIONS[] = {"inbound", "outbound", NULL};
-static const char *const PURPOSES[] = {"inquiry",    "consultation", "purchase",  "support",
-                                       "complaint",  "suggestion",   "follow_up", "other",
-                                       NULL};
+static const char *const PURPOSES[] = {"inquiry",   "consultation", "purchase",
+                                       "support",   "complaint",    "suggestion",
+                                       "follow_up", "other",        NULL};
 
 #define FUTURE_TOLERANCE_MS (5 * 60 * 1000)
 
@@ -42,7 +42,7 @@ static const struct field_spec INTERACTION_FIELDS[] = {
     "customer_id, channel, direction, purpose, subject, body, occurred_at, duration_seconds,"      \
     " agent, location, experience_score, outcome, complaint_id"
 #define INTERACTION_VALUES                                                                         \
-    "(j->>'customer_id')::uuid, j->>'channel', j->>'direction', coalesce(j->>'purpose', 'other'),"  \
+    "(j->>'customer_id')::uuid, j->>'channel', j->>'direction', coalesce(j->>'purpose', 'other')," \
     " j->>'subject', j->>'body',"                                                                  \
     " coalesce(date_trunc('milliseconds', (j->>'occurred_at')::timestamptz), csrd_now()),"         \
     " (j->>'duration_seconds')::integer, j->>'agent', j->>'location',"                             \
@@ -60,9 +60,12 @@ static const struct field_spec INTERACTION_FIELDS[] = {
     " AND ($8::timestamptz IS NULL OR i.occurred_at < $8)"
 
 #define INTERACTION_LIST(name, key, cmp, lo, dir)                                                  \
-    {name, "SELECT interaction_json(i)::text, i." key "::text, i.id FROM interactions i"           \
-           INTERACTION_FILTERS " AND (i." key ", i.id) " cmp " (" lo ")"                           \
-           " ORDER BY i." key " " dir ", i.id " dir " LIMIT $11"}
+    {                                                                                              \
+        name, "SELECT interaction_json(i)::text, i." key                                           \
+              "::text, i.id FROM interactions i" INTERACTION_FILTERS " AND (i." key ", i.id) " cmp \
+              " (" lo ")"                                                                          \
+              " ORDER BY i." key " " dir ", i.id " dir " LIMIT $11"                                \
+    }
 #define AFTER_9_10                                                                                 \
     "coalesce($9::timestamptz, '-infinity'), coalesce($10::uuid, "                                 \
     "'00000000-0000-0000-0000-000000000000')"
@@ -71,10 +74,10 @@ static const struct field_spec INTERACTION_FIELDS[] = {
     "'ffffffff-ffff-ffff-ffff-ffffffffffff')"
 
 const struct db_stmt interactions_statements[] = {
-    {"interactions_insert", "INSERT INTO interactions (id, " INTERACTION_COLUMNS ")"
-                            " SELECT $1::uuid, " INTERACTION_VALUES
-                            " FROM (SELECT $2::jsonb AS j) s"
-                            " RETURNING interaction_json(interactions)::text, version"},
+    {"interactions_insert",
+     "INSERT INTO interactions (id, " INTERACTION_COLUMNS ")"
+     " SELECT $1::uuid, " INTERACTION_VALUES " FROM (SELECT $2::jsonb AS j) s"
+     " RETURNING interaction_json(interactions)::text, version"},
     {"interactions_get",
      "SELECT interaction_json(i)::text, i.version FROM interactions i WHERE i.id = $1"},
     {"interactions_lock", "SELECT interaction_json(i)::text, i.version FROM interactions i"
@@ -85,8 +88,7 @@ const struct db_stmt interactions_statements[] = {
      " WHERE id = $1 AND version = $2 RETURNING interaction_json(interactions)::text, version"},
     {"interactions_delete", "DELETE FROM interactions WHERE id = $1"},
     INTERACTION_LIST("interactions_list_occurred_at_asc", "occurred_at", ">", AFTER_9_10, "ASC"),
-    INTERACTION_LIST("interactions_list_occurred_at_desc", "occurred_at", "<", BEFORE_9_10,
-                     "DESC"),
+    INTERACTION_LIST("interactions_list_occurred_at_desc", "occurred_at", "<", BEFORE_9_10, "DESC"),
     INTERACTION_LIST("interactions_list_created_at_asc", "created_at", ">", AFTER_9_10, "ASC"),
     INTERACTION_LIST("interactions_list_created_at_desc", "created_at", "<", BEFORE_9_10, "DESC"),
     {"interactions_count", "SELECT count(*) FROM interactions i" INTERACTION_FILTERS
@@ -108,8 +110,7 @@ static bool occurred_at_acceptable(struct request *r, const json_t *doc)
 {
     int64_t ms;
     const char *at = json_string_value(json_object_get(doc, "occurred_at"));
-    if (at && time_rfc3339_to_ms(at, &ms) &&
-        ms > (int64_t)time_now_ms() + FUTURE_TOLERANCE_MS) {
+    if (at && time_rfc3339_to_ms(at, &ms) && ms > (int64_t)time_now_ms() + FUTURE_TOLERANCE_MS) {
         http_problem_field(r, "occurred_at", "must not be more than 5 minutes in the future");
         return false;
     }
@@ -152,8 +153,8 @@ static void interactions_patch(struct request *r)
     bool same;
     struct db_rows *rows;
     if (!db_begin(r) || !(rows = lock_by_id(r, "interactions_lock", id, "interaction")) ||
-        !(merged = patch_merge(r, INTERACTION_FIELDS, db_get(rows, 0, 0), patch, &current,
-                               &same)) ||
+        !(merged =
+              patch_merge(r, INTERACTION_FIELDS, db_get(rows, 0, 0), patch, &current, &same)) ||
         !occurred_at_acceptable(r, patch))
         goto done;
     if (same) {
@@ -194,8 +195,8 @@ static void interactions_delete(struct request *r)
 static void list_interactions(struct request *r, const char *customer)
 {
     static const char *const SORTS[] = {"occurred_at", "created_at", NULL};
-    static const char *const FILTERS[] = {"customer_id", "complaint_id",   "channel",
-                                          "direction",   "purpose",        "agent",
+    static const char *const FILTERS[] = {"customer_id",    "complaint_id",    "channel",
+                                          "direction",      "purpose",         "agent",
                                           "occurred_after", "occurred_before", NULL};
     static const char *const STMTS[2][2] = {
         {"interactions_list_occurred_at_asc", "interactions_list_occurred_at_desc"},
@@ -204,7 +205,8 @@ static void list_interactions(struct request *r, const char *customer)
     const struct query *q = &r->query;
     if (!list_parse(r, customer ? FILTERS + 1 : FILTERS, SORTS, "-occurred_at", &lp) ||
         !filter_uuid(r, "customer_id") || !filter_uuid(r, "complaint_id") ||
-        !filter_enum_list(r, "channel", CHANNELS) || !filter_enum_list(r, "direction", DIRECTIONS) ||
+        !filter_enum_list(r, "channel", CHANNELS) ||
+        !filter_enum_list(r, "direction", DIRECTIONS) ||
         !filter_enum_list(r, "purpose", PURPOSES) || !filter_timestamp(r, "occurred_after") ||
         !filter_timestamp(r, "occurred_before"))
         return;
@@ -241,6 +243,6 @@ const struct route interactions_routes[] = {
     {M_GET, "/v1/interactions/{id}", interactions_get, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_PATCH, "/v1/interactions/{id}", interactions_patch, ROLE_AGENT, 0, 0},
     {M_DELETE, "/v1/interactions/{id}", interactions_delete, ROLE_SUPERVISOR, 0, 0},
-    {M_GET, "/v1/customers/{id}/interactions", customer_interactions, ROLE_VIEWER,
-     ROUTE_READ_ONLY, 0},
+    {M_GET, "/v1/customers/{id}/interactions", customer_interactions, ROLE_VIEWER, ROUTE_READ_ONLY,
+     0},
     {0, NULL, NULL, 0, 0, 0}};

@@ -299,11 +299,13 @@ json_t *changed_members(const json_t *a, const json_t *b)
     json_t *out = json_array();
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)b, k, v) {
+    json_object_foreach((json_t *)b, k, v)
+    {
         if (!json_equal(json_object_get(a, k), v))
             json_array_append_new(out, json_string(k));
     }
-    json_object_foreach((json_t *)a, k, v) {
+    json_object_foreach((json_t *)a, k, v)
+    {
         if (!json_object_get(b, k))
             json_array_append_new(out, json_string(k));
     }
@@ -479,7 +481,8 @@ void run_list(struct request *r, const struct list_params *lp, const char *page_
     params[nparams - 2] = lp->cursor_id;
     params[nparams - 1] = lp->limit_text;
     if (lp->count && count_stmt) {
-        const char *key = params[nparams - 3], *id = params[nparams - 2], *lim = params[nparams - 1];
+        const char *key = params[nparams - 3], *id = params[nparams - 2],
+                   *lim = params[nparams - 1];
         params[nparams - 3] = params[nparams - 2] = params[nparams - 1] = NULL;
         struct db_rows *c = db_run(r, count_stmt, nparams, params);
         params[nparams - 3] = key, params[nparams - 2] = id, params[nparams - 1] = lim;
