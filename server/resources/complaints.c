@@ -306,37 +306,25 @@ static bool update_events(struct request *r, const char *id, const char *custome
     return ok;
 }
 
+static bool complaint_update_events(struct request *r, const char *id, struct db_rows *locked,
+                                    json_t *before, json_t *after)
+{
+    return update_events(r, id, db_get(locked, 0, 3), before, after);
+}
+
+static const struct record_kind COMPLAINT = {
+    .what = "complaint",
+    .path = "/v1/complaints",
+    .fields = COMPLAINT_FIELDS,
+    .lock_stmt = "complaints_lock",
+    .update_stmt = "complaints_update",
+    .constraints = COMPLAINT_CONSTRAINTS,
+    .after_update = complaint_update_events,
+};
+
 static void complaints_patch(struct request *r)
 {
-    const char *id = req_path_uuid(r, 0);
-    json_t *patch = id ? req_json_object(r, false) : NULL;
-    if (!patch)
-        return;
-    json_t *current = NULL, *merged = NULL;
-    bool same;
-    struct db_rows *rows;
-    if (!db_begin(r) || !(rows = lock_by_id(r, "complaints_lock", id, "complaint")) ||
-        !(merged = patch_merge(r, COMPLAINT_FIELDS, db_get(rows, 0, 0), patch, &current, &same)))
-        goto done;
-    if (same) {
-        db_rollback(r);
-        reply_record(r, 200, db_get(rows, 0, 0), db_get(rows, 0, 1), NULL);
-        goto done;
-    }
-    char *doc = json_dumps(merged, JSON_COMPACT);
-    const char *params[] = {id, db_get(rows, 0, 1), doc};
-    struct db_rows *upd = db_run(r, "complaints_update", 3, params);
-    free(doc);
-    if (!upd) {
-        explain_constraint(r, COMPLAINT_CONSTRAINTS);
-        goto done;
-    }
-    if (update_events(r, id, db_get(rows, 0, 3), current, merged) && db_commit(r))
-        reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
-done:
-    json_decref(patch);
-    json_decref(current);
-    json_decref(merged);
+    record_patch(r, &COMPLAINT);
 }
 
 /* 409 naming the statuses reachable from `from`, or the least role (403) for `to`. */

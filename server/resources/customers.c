@@ -174,23 +174,19 @@ static const struct constraint_field CUSTOMER_CONSTRAINTS[] = {
     {"customers_external_ref_key", "external_ref", "already belongs to another customer"},
     {NULL, NULL, NULL}};
 
+static const struct record_kind CUSTOMER = {
+    .what = "customer",
+    .path = "/v1/customers",
+    .fields = CUSTOMER_FIELDS,
+    .insert_stmt = "customers_insert",
+    .lock_stmt = "customers_lock",
+    .update_stmt = "customers_update",
+    .constraints = CUSTOMER_CONSTRAINTS,
+};
+
 static void customers_create(struct request *r)
 {
-    json_t *body = req_valid_body(r, CUSTOMER_FIELDS);
-    if (!body)
-        return;
-    char id[UUID_STR_LEN];
-    uuid7_new(id);
-    char *doc = json_dumps(body, JSON_COMPACT);
-    const char *params[] = {id, doc};
-    struct db_rows *rows = db_run(r, "customers_insert", 2, params);
-    free(doc);
-    if (rows)
-        reply_record(r, 201, db_get(rows, 0, 0), db_get(rows, 0, 1),
-                     arena_printf(&r->arena, "/v1/customers/%s", id));
-    else
-        explain_constraint(r, CUSTOMER_CONSTRAINTS);
-    json_decref(body);
+    record_create(r, &CUSTOMER);
 }
 
 const char *customers_path_customer(struct request *r)
@@ -215,35 +211,7 @@ static void customers_get(struct request *r)
 
 static void customers_patch(struct request *r)
 {
-    const char *id = req_path_uuid(r, 0);
-    if (!id)
-        return;
-    json_t *patch = req_json_object(r, false);
-    if (!patch)
-        return;
-    json_t *current = NULL, *merged = NULL;
-    bool same;
-    struct db_rows *rows;
-    if (!db_begin(r) || !(rows = lock_by_id(r, "customers_lock", id, "customer")) ||
-        !(merged = patch_merge(r, CUSTOMER_FIELDS, db_get(rows, 0, 0), patch, &current, &same)))
-        goto done;
-    if (same) { /* nothing changes: no new version */
-        db_rollback(r);
-        reply_record(r, 200, db_get(rows, 0, 0), db_get(rows, 0, 1), NULL);
-        goto done;
-    }
-    char *doc = json_dumps(merged, JSON_COMPACT);
-    const char *params[] = {id, db_get(rows, 0, 1), doc};
-    struct db_rows *upd = db_run(r, "customers_update", 3, params);
-    free(doc);
-    if (!upd)
-        explain_constraint(r, CUSTOMER_CONSTRAINTS);
-    else if (db_commit(r))
-        reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
-done:
-    json_decref(patch);
-    json_decref(current);
-    json_decref(merged);
+    record_patch(r, &CUSTOMER);
 }
 
 static void customers_archive(struct request *r)

@@ -117,9 +117,10 @@ static const struct constraint_field FOLLOW_UP_CONSTRAINTS[] = {
      "no interaction with this id belongs to this customer"},
     {NULL, NULL, NULL}};
 
-/* 422 unless the customer exists and may be contacted. */
-static bool customer_contactable(struct request *r, const char *customer)
+/* 422 unless the document's customer exists and may be contacted. */
+static bool customer_contactable(struct request *r, const json_t *doc)
 {
+    const char *customer = json_string_value(json_object_get(doc, "customer_id"));
     struct db_rows *rows = db_run(r, "follow_ups_customer", 1, &customer);
     if (!rows)
         return false;
@@ -132,32 +133,6 @@ static bool customer_contactable(struct request *r, const char *customer)
         return false;
     }
     return true;
-}
-
-static void follow_ups_create(struct request *r)
-{
-    json_t *body = req_valid_body(r, FOLLOW_UP_FIELDS);
-    if (!body)
-        return;
-    if (customer_contactable(r, json_string_value(json_object_get(body, "customer_id")))) {
-        char id[UUID_STR_LEN];
-        uuid7_new(id);
-        char *doc = json_dumps(body, JSON_COMPACT);
-        const char *params[] = {id, doc};
-        struct db_rows *rows = db_run(r, "follow_ups_insert", 2, params);
-        free(doc);
-        if (rows)
-            reply_record(r, 201, db_get(rows, 0, 0), db_get(rows, 0, 1),
-                         arena_printf(&r->arena, "/v1/follow-ups/%s", id));
-        else
-            explain_constraint(r, FOLLOW_UP_CONSTRAINTS);
-    }
-    json_decref(body);
-}
-
-static void follow_ups_get(struct request *r)
-{
-    reply_get_by_id(r, "follow_ups_get", "follow-up");
 }
 
 /* Locks the follow-up and insists that it is still scheduled (409 otherwise). */
@@ -173,35 +148,31 @@ static struct db_rows *lock_scheduled(struct request *r, const char *id)
     return rows;
 }
 
+static const struct record_kind FOLLOW_UP = {
+    .what = "follow-up",
+    .path = "/v1/follow-ups",
+    .fields = FOLLOW_UP_FIELDS,
+    .insert_stmt = "follow_ups_insert",
+    .lock_stmt = "follow_ups_lock",
+    .update_stmt = "follow_ups_update",
+    .constraints = FOLLOW_UP_CONSTRAINTS,
+    .check = customer_contactable,
+    .lock = lock_scheduled,
+};
+
+static void follow_ups_create(struct request *r)
+{
+    record_create(r, &FOLLOW_UP);
+}
+
+static void follow_ups_get(struct request *r)
+{
+    reply_get_by_id(r, "follow_ups_get", "follow-up");
+}
+
 static void follow_ups_patch(struct request *r)
 {
-    const char *id = req_path_uuid(r, 0);
-    json_t *patch = id ? req_json_object(r, false) : NULL;
-    if (!patch)
-        return;
-    json_t *current = NULL, *merged = NULL;
-    bool same;
-    struct db_rows *rows;
-    if (!db_begin(r) || !(rows = lock_scheduled(r, id)) ||
-        !(merged = patch_merge(r, FOLLOW_UP_FIELDS, db_get(rows, 0, 0), patch, &current, &same)))
-        goto done;
-    if (same) {
-        db_rollback(r);
-        reply_record(r, 200, db_get(rows, 0, 0), db_get(rows, 0, 1), NULL);
-        goto done;
-    }
-    char *doc = json_dumps(merged, JSON_COMPACT);
-    const char *params[] = {id, db_get(rows, 0, 1), doc};
-    struct db_rows *upd = db_run(r, "follow_ups_update", 3, params);
-    free(doc);
-    if (!upd)
-        explain_constraint(r, FOLLOW_UP_CONSTRAINTS);
-    else if (db_commit(r))
-        reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
-done:
-    json_decref(patch);
-    json_decref(current);
-    json_decref(merged);
+    record_patch(r, &FOLLOW_UP);
 }
 
 /* Validates a completion body; fills the statement parameters. */

@@ -117,25 +117,20 @@ static bool occurred_at_acceptable(struct request *r, const json_t *doc)
     return true;
 }
 
+static const struct record_kind INTERACTION = {
+    .what = "interaction",
+    .path = "/v1/interactions",
+    .fields = INTERACTION_FIELDS,
+    .insert_stmt = "interactions_insert",
+    .lock_stmt = "interactions_lock",
+    .update_stmt = "interactions_update",
+    .constraints = INTERACTION_CONSTRAINTS,
+    .check = occurred_at_acceptable,
+};
+
 static void interactions_create(struct request *r)
 {
-    json_t *body = req_valid_body(r, INTERACTION_FIELDS);
-    if (!body)
-        return;
-    if (occurred_at_acceptable(r, body)) {
-        char id[UUID_STR_LEN];
-        uuid7_new(id);
-        char *doc = json_dumps(body, JSON_COMPACT);
-        const char *params[] = {id, doc};
-        struct db_rows *rows = db_run(r, "interactions_insert", 2, params);
-        free(doc);
-        if (rows)
-            reply_record(r, 201, db_get(rows, 0, 0), db_get(rows, 0, 1),
-                         arena_printf(&r->arena, "/v1/interactions/%s", id));
-        else
-            explain_constraint(r, INTERACTION_CONSTRAINTS);
-    }
-    json_decref(body);
+    record_create(r, &INTERACTION);
 }
 
 static void interactions_get(struct request *r)
@@ -145,35 +140,7 @@ static void interactions_get(struct request *r)
 
 static void interactions_patch(struct request *r)
 {
-    const char *id = req_path_uuid(r, 0);
-    json_t *patch = id ? req_json_object(r, false) : NULL;
-    if (!patch)
-        return;
-    json_t *current = NULL, *merged = NULL;
-    bool same;
-    struct db_rows *rows;
-    if (!db_begin(r) || !(rows = lock_by_id(r, "interactions_lock", id, "interaction")) ||
-        !(merged =
-              patch_merge(r, INTERACTION_FIELDS, db_get(rows, 0, 0), patch, &current, &same)) ||
-        !occurred_at_acceptable(r, patch))
-        goto done;
-    if (same) {
-        db_rollback(r);
-        reply_record(r, 200, db_get(rows, 0, 0), db_get(rows, 0, 1), NULL);
-        goto done;
-    }
-    char *doc = json_dumps(merged, JSON_COMPACT);
-    const char *params[] = {id, db_get(rows, 0, 1), doc};
-    struct db_rows *upd = db_run(r, "interactions_update", 3, params);
-    free(doc);
-    if (!upd)
-        explain_constraint(r, INTERACTION_CONSTRAINTS);
-    else if (db_commit(r))
-        reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
-done:
-    json_decref(patch);
-    json_decref(current);
-    json_decref(merged);
+    record_patch(r, &INTERACTION);
 }
 
 static void interactions_delete(struct request *r)

@@ -326,6 +326,61 @@ void explain_constraint(struct request *r, const struct constraint_field *map)
     }
 }
 
+void record_create(struct request *r, const struct record_kind *k)
+{
+    json_t *body = req_valid_body(r, k->fields);
+    if (!body)
+        return;
+    if (!k->check || k->check(r, body)) {
+        char id[UUID_STR_LEN];
+        uuid7_new(id);
+        char *doc = json_dumps(body, JSON_COMPACT);
+        const char *params[] = {id, doc};
+        struct db_rows *rows = db_run(r, k->insert_stmt, 2, params);
+        free(doc);
+        if (rows)
+            reply_record(r, 201, db_get(rows, 0, 0), db_get(rows, 0, 1),
+                         arena_printf(&r->arena, "%s/%s", k->path, id));
+        else
+            explain_constraint(r, k->constraints);
+    }
+    json_decref(body);
+}
+
+void record_patch(struct request *r, const struct record_kind *k)
+{
+    const char *id = req_path_uuid(r, 0);
+    json_t *patch = id ? req_json_object(r, false) : NULL;
+    if (!patch)
+        return;
+    json_t *current = NULL, *merged = NULL;
+    bool same;
+    struct db_rows *rows;
+    if (!db_begin(r) ||
+        !(rows = k->lock ? k->lock(r, id) : lock_by_id(r, k->lock_stmt, id, k->what)) ||
+        !(merged = patch_merge(r, k->fields, db_get(rows, 0, 0), patch, &current, &same)))
+        goto done;
+    if (same) { /* nothing changes: no new version */
+        db_rollback(r);
+        reply_record(r, 200, db_get(rows, 0, 0), db_get(rows, 0, 1), NULL);
+        goto done;
+    }
+    if (k->check && !k->check(r, merged))
+        goto done;
+    char *doc = json_dumps(merged, JSON_COMPACT);
+    const char *params[] = {id, db_get(rows, 0, 1), doc};
+    struct db_rows *upd = db_run(r, k->update_stmt, 3, params);
+    free(doc);
+    if (!upd)
+        explain_constraint(r, k->constraints);
+    else if ((!k->after_update || k->after_update(r, id, rows, current, merged)) && db_commit(r))
+        reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
+done:
+    json_decref(patch);
+    json_decref(current);
+    json_decref(merged);
+}
+
 /* ---- lists ----------------------------------------------------------------------------- */
 
 static const char *const LIST_COMMON[] = {"limit", "cursor", "sort", "count", NULL};

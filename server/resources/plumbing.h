@@ -55,6 +55,30 @@ struct constraint_field {
 };
 void explain_constraint(struct request *r, const struct constraint_field *map);
 
+/* A record resource whose create and merge-patch follow the common path: validate, insert
+ * or lock + merge + validate + update, map constraint violations, reply with ETag. */
+struct record_kind {
+    const char *what; /* "customer", for 404 details */
+    const char *path; /* "/v1/customers", the Location prefix */
+    const struct field_spec *fields;
+    const char *insert_stmt; /* $1 id, $2 document -> json, version */
+    const char *lock_stmt;   /* $1 id -> json, version, ... (FOR UPDATE) */
+    const char *update_stmt; /* $1 id, $2 version, $3 merged document -> json, version */
+    const struct constraint_field *constraints;
+    /* optional: further checks of a create body or a merged document (problem queued) */
+    bool (*check)(struct request *r, const json_t *doc);
+    /* optional: replaces lock_by_id(lock_stmt), e.g. to refuse records in a final state */
+    struct db_rows *(*lock)(struct request *r, const char *id);
+    /* optional: more writes in the update's transaction (history events) */
+    bool (*after_update)(struct request *r, const char *id, struct db_rows *locked, json_t *before,
+                         json_t *after);
+};
+/* POST: 201 with the record, ETag and Location. */
+void record_create(struct request *r, const struct record_kind *k);
+/* PATCH of the record named by path parameter 0; a patch that changes nothing returns the
+ * record unchanged (no new version). */
+void record_patch(struct request *r, const struct record_kind *k);
+
 /* Lists. */
 struct list_params {
     int limit;
