@@ -153,11 +153,18 @@ const struct db_stmt customers_statements[] = {
      "SELECT customer_json(c)::text, c.name, c.id FROM customers c" CUSTOMER_FILTERS
      " AND ($12::uuid IS NULL OR (c.name, c.id) < ($11::text, $12::uuid))"
      " ORDER BY c.name DESC, c.id DESC LIMIT $13"},
+    /* best match first; q ($9) is required for this order */
+    {"customers_list_relevance",
+     "SELECT customer_json(c)::text, csrd_relevance(lower($9), c.search)::text, c.id"
+     " FROM customers c" CUSTOMER_FILTERS
+     " AND (csrd_relevance(lower($9), c.search), c.id) < (coalesce($11::real, 'infinity'),"
+     " coalesce($12::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))"
+     " ORDER BY csrd_relevance(lower($9), c.search) DESC, c.id DESC LIMIT $13"},
     {"customers_count", "SELECT count(*) FROM customers c" CUSTOMER_FILTERS
                         " AND $11::text IS NULL AND $12::uuid IS NULL AND $13::int IS NULL"},
     {NULL, NULL}};
 
-static const char *const SORTS[] = {"created_at", "updated_at", "name", NULL};
+static const char *const SORTS[] = {"created_at", "updated_at", "name", "relevance", NULL};
 static const char *const FILTERS[] = {"tier",
                                       "status",
                                       "tag",
@@ -225,13 +232,16 @@ static void customers_archive(struct request *r)
 
 static void customers_list(struct request *r)
 {
-    static const char *const STMTS[3][2] = {
+    static const char *const STMTS[4][2] = {
         {"customers_list_created_at_asc", "customers_list_created_at_desc"},
         {"customers_list_updated_at_asc", "customers_list_updated_at_desc"},
-        {"customers_list_name_asc", "customers_list_name_desc"}};
+        {"customers_list_name_asc", "customers_list_name_desc"},
+        {"customers_list_relevance", "customers_list_relevance"}};
     struct list_params lp;
     bool archived;
-    if (!list_parse(r, FILTERS, SORTS, "-created_at", &lp) || !filter_enum_list(r, "tier", TIERS) ||
+    const char *search = query_get(&r->query, "q");
+    bool searching = search && *search;
+    if (!list_parse(r, FILTERS, SORTS, searching ? "relevance" : "-created_at", &lp) || !filter_enum_list(r, "tier", TIERS) ||
         !filter_enum_list(r, "status", STATUSES) || !filter_timestamp(r, "created_after") ||
         !filter_timestamp(r, "updated_since") || !filter_bool(r, "include_archived", &archived))
         return;
@@ -241,8 +251,12 @@ static void customers_list(struct request *r)
         query_get(q, "city"),          query_get(q, "region"),        query_get(q, "external_ref"),
         query_get(q, "created_after"), query_get(q, "updated_since"), query_get(q, "q"),
         archived ? "true" : "false"};
-    if (params[8] && !*params[8])
+    if (!searching)
         params[8] = NULL; /* q= matches everything */
+    if (lp.sort == 3 && !searching) {
+        http_problem(r, 400, "sort=relevance needs q");
+        return;
+    }
     run_list(r, &lp, STMTS[lp.sort][lp.desc], "customers_count", 13, params);
 }
 

@@ -430,6 +430,35 @@ TEST(search_tolerates_a_typo)
     CHECK(search_finds(typo, jstr(c->json, "id")));
 }
 
+TEST(search_ranks_the_best_match_first_and_pages_by_rank)
+{
+    const char *word = unique("rank");
+    char body[256], typo[128], path[256];
+    snprintf(typo, sizeof(typo), "%s", word);
+    typo[strlen(typo) - 1] = typo[strlen(typo) - 1] == 'x' ? 'y' : 'x'; /* one letter off */
+    /* the near miss is created last, so newest-first order would put it first */
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"Exact %s\"}", word);
+    struct resp *exact = create(ADMIN_TOKEN, body);
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"Near %s\"}", typo);
+    struct resp *near = create(ADMIN_TOKEN, body);
+    snprintf(path, sizeof(path), "/v1/customers?q=%s&limit=1", word);
+    struct resp *p1 = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(p1, 200);
+    CHECK_STR(jstr(json_array_get(json_object_get(p1->json, "data"), 0), "id"),
+              jstr(exact->json, "id"));
+    const char *cur = jstr(p1->json, "next_cursor");
+    CHECK(cur != NULL);
+    snprintf(path, sizeof(path), "/v1/customers?q=%s&limit=1&cursor=%s", word, cur ? cur : "");
+    struct resp *p2 = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_STR(jstr(json_array_get(json_object_get(p2->json, "data"), 0), "id"),
+              jstr(near->json, "id"));
+    snprintf(path, sizeof(path), "/v1/customers?q=%s&sort=-created_at", word);
+    struct resp *newest = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_STR(jstr(json_array_get(json_object_get(newest->json, "data"), 0), "id"),
+              jstr(near->json, "id"));
+    CHECK_STATUS(req("GET", "/v1/customers?sort=relevance", ADMIN_TOKEN, NULL, NULL), 400);
+}
+
 TEST(idempotency_key_replays_the_first_response)
 {
     const char *key = unique("idem");
