@@ -22,6 +22,7 @@ struct config {
     enum log_level log_level; /* CSRD_LOG_LEVEL */
     int auth_cache_ms;        /* CSRD_AUTH_CACHE_MS: how long a verified key is trusted */
     int statement_timeout_ms; /* CSRD_STATEMENT_TIMEOUT_MS */
+    int connection_timeout_s; /* CSRD_CONNECTION_TIMEOUT: idle or slow client, seconds */
     bool migrate;             /* false with --no-migrate */
     bool migrate_only;        /* `csrd migrate` */
 };

@@ -1,7 +1,12 @@
 /* Black-box tests of the API conventions: auth, errors, limits, CORS, request ids, metrics,
  * the served spec. */
 #include "harness.h"
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 static const char *new_customer(const char *token)
@@ -255,6 +260,66 @@ TEST(rate_limit_gives_429_with_retry_after)
     }
     CHECK(limited >= 5);
     CHECK(last && resp_header(last, "Retry-After") != NULL);
+    server_stop();
+    server_start(NULL);
+}
+
+/* A raw connection that sends part of a request and then nothing. */
+static int slow_client(const char *partial)
+{
+    int port = atoi(strrchr(server_base(), ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    CHECK(write(fd, partial, strlen(partial)) == (ssize_t)strlen(partial));
+    return fd;
+}
+
+TEST(slow_clients_are_cut_off_without_blocking_others)
+{
+    server_stop();
+    const char *env[] = {"CSRD_CONNECTION_TIMEOUT=1", NULL};
+    server_start(env);
+    int fds[12];
+    for (int i = 0; i < 12; i++) /* more than the 4 worker threads */
+        fds[i] = slow_client(i % 2 ? "GET /v1/customers HTTP/1.1\r\nHost: x\r\n"
+                                   : "POST /v1/customers HTTP/1.1\r\nHost: x\r\n"
+                                     "Content-Length: 100\r\n\r\n{\"kind\"");
+    CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200);
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", ADMIN_TOKEN, NULL, NULL), 200);
+    sleep(3);
+    for (int i = 0; i < 12; i++) {
+        char buf[256];
+        struct timeval tv = {.tv_sec = 2};
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        ssize_t n = read(fds[i], buf, sizeof(buf)); /* closed by the server: 0 (or reset) */
+        CHECK(n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)));
+        close(fds[i]);
+    }
+    CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200);
+    server_stop();
+    server_start(NULL);
+}
+
+TEST(reads_go_to_the_replica_url_when_configured)
+{
+    /* the "replica" is the same database under another URL; what is checked is that reads
+     * and writes both work through their own pools */
+    char env[1200];
+    snprintf(env, sizeof(env), "CSRD_READ_DATABASE_URL=%s%sapplication_name=csrd-replica",
+             getenv("DATABASE_URL"), strchr(getenv("DATABASE_URL"), '?') ? "&" : "?");
+    const char *envs[] = {env, NULL};
+    server_stop();
+    server_start(envs);
+    struct resp *c = req("POST", "/v1/customers", ADMIN_TOKEN,
+                         "{\"kind\":\"person\",\"name\":\"Replica\"}", NULL);
+    CHECK_STATUS(c, 201);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
+    CHECK_STATUS(req("GET", path, ADMIN_TOKEN, NULL, NULL), 200);
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", ADMIN_TOKEN, NULL, NULL), 200);
+    CHECK_STATUS(req("PATCH", path, ADMIN_TOKEN, "{\"notes\":\"x\"}", NULL), 200);
     server_stop();
     server_start(NULL);
 }
