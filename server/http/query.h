@@ -15,6 +15,7 @@ struct query {
     struct query_arg args[QUERY_MAX_ARGS];
     size_t n;
     bool too_many;
+    bool has_nul;
 };
 
 const char *query_get(const struct query *q, const char *key);

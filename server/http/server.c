@@ -67,7 +67,7 @@ static bool request_id_acceptable(const char *s)
 }
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
+                                   size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
     struct request *r = cls;
@@ -75,6 +75,9 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
         r->query.too_many = true;
         return MHD_NO;
     }
+    /* a %00 decodes to a NUL that would silently cut the value short */
+    if (strlen(key) != key_size || (value && strlen(value) != value_size))
+        r->query.has_nul = true;
     r->query.args[r->query.n].key = key;
     r->query.args[r->query.n].value = value ? value : "";
     r->query.n++;
@@ -126,9 +129,13 @@ static void handle_options(struct request *r, const char *allow, bool path_known
 
 static bool parse_query(struct request *r)
 {
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+    MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
     if (r->query.too_many) {
         http_problem(r, 400, "too many query parameters");
+        return false;
+    }
+    if (r->query.has_nul) {
+        http_problem(r, 400, "the query string contains a NUL character (%00)");
         return false;
     }
     for (size_t i = 0; i < r->query.n; i++) {

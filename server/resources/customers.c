@@ -241,9 +241,10 @@ static void customers_list(struct request *r)
     bool archived;
     const char *search = query_get(&r->query, "q");
     bool searching = search && *search;
-    if (!list_parse(r, FILTERS, SORTS, searching ? "relevance" : "-created_at", &lp) || !filter_enum_list(r, "tier", TIERS) ||
-        !filter_enum_list(r, "status", STATUSES) || !filter_timestamp(r, "created_after") ||
-        !filter_timestamp(r, "updated_since") || !filter_bool(r, "include_archived", &archived))
+    if (!list_parse(r, FILTERS, SORTS, searching ? "relevance" : "-created_at", &lp) ||
+        !filter_enum_list(r, "tier", TIERS) || !filter_enum_list(r, "status", STATUSES) ||
+        !filter_timestamp(r, "created_after") || !filter_timestamp(r, "updated_since") ||
+        !filter_bool(r, "include_archived", &archived))
         return;
     const struct query *q = &r->query;
     const char *params[13] = {

@@ -269,7 +269,8 @@ static int slow_client(const char *partial)
 {
     int port = atoi(strrchr(server_base(), ':') + 1);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
     CHECK(write(fd, partial, strlen(partial)) == (ssize_t)strlen(partial));
@@ -347,6 +348,7 @@ TEST(bad_query_parameters_are_400)
     CHECK_STATUS(req("GET", "/v1/customers?created_after=yesterday", ADMIN_TOKEN, NULL, NULL), 400);
     CHECK_STATUS(req("GET", "/v1/customers?cursor=garbage", ADMIN_TOKEN, NULL, NULL), 400);
     CHECK_STATUS(req("GET", "/v1/customers?q=%FF%FE", ADMIN_TOKEN, NULL, NULL), 400);
+    CHECK_STATUS(req("GET", "/v1/customers?q=a%00b", ADMIN_TOKEN, NULL, NULL), 400);
 }
 
 TEST(sql_looking_strings_are_stored_verbatim)
