@@ -161,6 +161,11 @@ const struct db_stmt complaints_statements[] = {
                                                                    " SELECT json, version FROM c"},
     {"complaints_get",
      "SELECT complaint_json(c)::text, c.version FROM complaints c WHERE c.id = $1"},
+    {"complaints_exists", "SELECT 1 FROM complaints WHERE id = $1"},
+    /* for actions, which need the state but not the rendered record */
+    {"complaints_lock_state", "SELECT NULL, c.version, c.status, c.customer_id, c.assignee,"
+                              " c.resolution, c.escalation_level"
+                              " FROM complaints c WHERE c.id = $1 FOR UPDATE"},
     {"complaints_lock", "SELECT complaint_json(c)::text, c.version, c.status, c.customer_id,"
                         " c.assignee, c.resolution, c.escalation_level"
                         " FROM complaints c WHERE c.id = $1 FOR UPDATE"},
@@ -386,7 +391,7 @@ static void complaints_transition(struct request *r)
     const char *note = json_string_value(json_object_get(body, "note"));
     const char *resolution = json_string_value(json_object_get(body, "resolution"));
     struct db_rows *rows;
-    if (!db_begin(r) || !(rows = lock_by_id(r, "complaints_lock", id, "complaint")))
+    if (!db_begin(r) || !(rows = lock_by_id(r, "complaints_lock_state", id, "complaint")))
         goto done;
     const char *from = db_get(rows, 0, 2), *customer = db_get(rows, 0, 3);
     if (!transition_allowed(r, from, to))
@@ -431,7 +436,7 @@ static void complaints_escalate(struct request *r)
     if (!body)
         return;
     struct db_rows *rows, *upd;
-    if (!db_begin(r) || !(rows = lock_by_id(r, "complaints_lock", id, "complaint")))
+    if (!db_begin(r) || !(rows = lock_by_id(r, "complaints_lock_state", id, "complaint")))
         goto done;
     const char *status = db_get(rows, 0, 2);
     long level = strtol(db_get(rows, 0, 6), NULL, 10);
@@ -468,7 +473,7 @@ static void complaints_events(struct request *r)
         http_problem(r, 400, "events are listed oldest first (sort=at)");
         return;
     }
-    struct db_rows *exists = db_run(r, "complaints_get", 1, &id);
+    struct db_rows *exists = db_run(r, "complaints_exists", 1, &id);
     if (!exists)
         return;
     if (db_nrows(exists) == 0) {

@@ -207,7 +207,7 @@ static bool completion_valid(struct request *r, json_t *body, bool has_complaint
 static bool apply_to_complaint(struct request *r, const char *complaint, const char *customer,
                                const char *follow_up, json_t *body)
 {
-    struct db_rows *lock = db_run(r, "complaints_lock", 1, &complaint);
+    struct db_rows *lock = db_run(r, "complaints_lock_state", 1, &complaint);
     if (!lock || db_nrows(lock) == 0)
         return lock != NULL;
     const char *status = db_get(lock, 0, 2);
