@@ -2,6 +2,7 @@
  * itself is never stored, not even in memory beyond the request). */
 #include "auth.h"
 #include "config.h"
+#include "db/listen.h"
 #include "util/sha256.h"
 #include "util/text.h"
 #include "util/timefmt.h"
@@ -77,6 +78,23 @@ void auth_forget(const char *key_id)
         if (!strcmp(cache[i].who.key_id, key_id))
             memset(&cache[i], 0, sizeof(cache[i]));
     pthread_rwlock_unlock(&cache_lock);
+}
+
+void auth_forget_all(void)
+{
+    pthread_rwlock_wrlock(&cache_lock);
+    memset(cache, 0, sizeof(cache));
+    pthread_rwlock_unlock(&cache_lock);
+}
+
+int auth_listen_start(const char *conninfo)
+{
+    return db_listen_start(conninfo, "csrd_api_key_revoked", auth_forget, auth_forget_all);
+}
+
+void auth_listen_stop(void)
+{
+    db_listen_stop();
 }
 
 static void unauthorized(struct request *r, const char *detail)

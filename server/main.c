@@ -85,12 +85,15 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (auth_listen_start(cfg->database_url) < 0)
+        return 1;
     if (http_start() < 0)
         return 1;
     int sig = 0;
     sigwait(&stop, &sig);
     log_info("signal %d: draining in-flight requests", sig);
     http_stop();
+    auth_listen_stop();
     db_shutdown();
     system_shutdown();
     log_info("stopped");

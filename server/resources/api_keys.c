@@ -32,8 +32,10 @@ const struct db_stmt api_keys_statements[] = {
     {"api_keys_get", "SELECT api_key_json(k)::text, k.version FROM api_keys k WHERE k.id = $1"},
     {"api_keys_lock", "SELECT api_key_json(k)::text, k.version FROM api_keys k WHERE k.id = $1"
                       " FOR UPDATE"},
+    /* the NOTIFY is delivered to every instance when the transaction commits */
     {"api_keys_revoke", "UPDATE api_keys SET revoked_at = csrd_now(), version = version + 1,"
-                        " updated_at = csrd_now() WHERE id = $1 AND revoked_at IS NULL"},
+                        " updated_at = csrd_now() WHERE id = $1 AND revoked_at IS NULL"
+                        " RETURNING pg_notify('csrd_api_key_revoked', id::text)"},
     API_KEY_LIST("api_keys_list_asc", ">",
                  "coalesce($3::timestamptz, '-infinity'), coalesce($4::uuid, "
                  "'00000000-0000-0000-0000-000000000000')",

@@ -11,8 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
-static pid_t server_pid;
-static char base[64];
+/* Two server slots: most tests use slot 0; multi-instance tests start a second csrd in slot
+ * 1 and switch between them with server_select(). */
+static pid_t server_pids[2];
+static char bases[2][64];
+static int current;
+#define server_pid server_pids[current]
+#define base       bases[current]
 static CURL *curl;
 static json_t *spec;
 static int quiet; /* > 0 while trying oneOf alternatives or waiting for start-up */
@@ -423,6 +428,11 @@ const char *key_for(const char *role)
 
 /* ---- server lifecycle ---------------------------------------------------------------- */
 
+void server_select(int slot)
+{
+    current = slot ? 1 : 0;
+}
+
 void server_start(const char *const *env)
 {
     const char *db = getenv("DATABASE_URL");
@@ -450,12 +460,13 @@ void server_start(const char *const *env)
         perror("exec " CSRD_BIN);
         _exit(127);
     }
+    int failures_before = check_failures;
     for (int i = 0; i < 200; i++) {
         quiet++;
         struct resp *r = req_raw("GET", "/healthz", NULL, NULL, 0, NULL, false);
         quiet--;
         if (r->status == 200) {
-            check_failures = 0; /* connection refusals while it started do not count */
+            check_failures = failures_before; /* refusals while it started do not count */
             struct resp *s = req_raw("GET", "/v1/openapi.json", NULL, NULL, 0, NULL, false);
             json_decref(spec);
             spec = s->json ? json_incref(s->json) : NULL;
@@ -496,6 +507,9 @@ int harness_main(int argc, char **argv)
     curl = curl_easy_init();
     server_start(NULL);
     int rc = check_main(argc, argv);
+    server_select(1);
+    server_stop();
+    server_select(0);
     server_stop();
     if (check_failures && rc == 0)
         rc = 1;

@@ -1,5 +1,6 @@
 /* Black-box tests of /v1/api-keys and of what keys can do. */
 #include "harness.h"
+#include <unistd.h>
 
 static struct resp *new_key(const char *role)
 {
@@ -52,6 +53,38 @@ TEST(revoked_key_is_refused_at_once)
     CHECK_STATUS(req("GET", "/v1/customers?limit=1", token, NULL, NULL), 401);
     struct resp *g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
     CHECK(jstr(g->json, "revoked_at") != NULL);
+}
+
+TEST(revocation_reaches_every_instance_at_once)
+{
+    /* both instances would trust a verified key for 10 minutes: only the notification can
+     * make the second one refuse it */
+    const char *env[] = {"CSRD_AUTH_CACHE_MS=600000", NULL};
+    server_stop();
+    server_start(env);
+    server_select(1);
+    server_start(env);
+    server_select(0);
+    struct resp *k = new_key("viewer");
+    const char *token = jstr(k->json, "token");
+    server_select(1);
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", token, NULL, NULL), 200); /* now cached */
+    server_select(0);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/api-keys/%s", jstr(k->json, "id"));
+    CHECK_STATUS(req("DELETE", path, ADMIN_TOKEN, NULL, NULL), 204);
+    server_select(1);
+    long status = 0;
+    for (int i = 0; i < 50 && status != 401; i++) { /* delivery is asynchronous: up to 5 s */
+        status = req("GET", "/v1/customers?limit=1", token, NULL, NULL)->status;
+        if (status != 401)
+            usleep(100000);
+    }
+    CHECK_INT(status, 401);
+    server_stop();
+    server_select(0);
+    server_stop();
+    server_start(NULL);
 }
 
 TEST(key_validation_is_422)
