@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds the normal and the ASan+UBSan
 # configurations, starts a throw-away PostgreSQL cluster on a free loopback port, runs the
-# whole ctest suite (unit + black-box HTTP) against each build, stops the cluster, and ends
-# with ctest's summary. Exit status: 0 only if both runs pass.
+# whole ctest suite (unit + black-box HTTP) against each build, runs the HTTP suite once more
+# with csrd under valgrind (memcheck; any error or definite/indirect leak fails the test
+# through csrd's exit status), stops the cluster, and ends with ctest's summary.
+# Exit status: 0 only if all three runs pass.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$CSRD_ROOT"
 
-csrd_install_deps
+csrd_install_deps valgrind
 jobs=$(nproc)
 csrd_log "building build/ (release) and build-asan/ (AddressSanitizer + UBSan)"
 csrd_build build
@@ -34,4 +36,8 @@ csrd_log "ctest: release build"
 (cd build && ctest --output-on-failure -j "$jobs") || status=1
 csrd_log "ctest: sanitizer build"
 (cd build-asan && ctest --output-on-failure -j "$jobs") || status=1
+csrd_log "ctest: HTTP tests with csrd under valgrind"
+(cd build && ASAN_OPTIONS= CSRD_TEST_WRAPPER="valgrind -q --leak-check=full \
+  --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+  --error-exitcode=99" ctest --output-on-failure -j "$jobs" -L http) || status=1
 exit $status

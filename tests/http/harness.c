@@ -456,12 +456,20 @@ void server_start(const char *const *env)
             setenv("CSRD_LOG_LEVEL", "warn", 1);
         for (const char *const *e = env; e && *e; e++)
             putenv((char *)*e);
-        execl(CSRD_BIN, CSRD_BIN, (char *)NULL);
+        /* CSRD_TEST_WRAPPER runs csrd under a tool, e.g. "valgrind --error-exitcode=99" */
+        const char *wrapper = getenv("CSRD_TEST_WRAPPER");
+        if (wrapper && *wrapper) {
+            char cmd[1024];
+            snprintf(cmd, sizeof(cmd), "exec %s %s", wrapper, CSRD_BIN);
+            execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        } else {
+            execl(CSRD_BIN, CSRD_BIN, (char *)NULL);
+        }
         perror("exec " CSRD_BIN);
         _exit(127);
     }
     int failures_before = check_failures;
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 600; i++) { /* 30 s: slow under valgrind */
         quiet++;
         struct resp *r = req_raw("GET", "/healthz", NULL, NULL, 0, NULL, false);
         quiet--;
@@ -483,7 +491,7 @@ void server_start(const char *const *env)
         }
         usleep(50000);
     }
-    fprintf(stderr, "csrd did not become healthy within 10 s\n");
+    fprintf(stderr, "csrd did not become healthy within 30 s\n");
     exit(2);
 }
 
