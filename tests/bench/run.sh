@@ -5,6 +5,7 @@
 #   wrk  POST /v1/customers               vs  pgbench -M prepared: the same INSERT ... RETURNING
 #   wrk  POST /v1/interactions            vs  pgbench: csrd's interaction INSERT
 #   wrk  GET  /v1/complaints?status=in_progress&severity=high  vs  pgbench: the same page query
+#   wrk  GET  /v1/customers/{id}/timeline of a customer with 100,000 interactions  vs  pgbench
 # (pgbench's SELECT looks the row up by its unique external_ref instead of the id, an
 # equally cheap unique-index lookup; its INSERT is csrd's own prepared statement)
 # and prints requests/s, p50/p99 latency, csrd's peak RSS and the ratios csrd/pgbench.
@@ -62,6 +63,18 @@ SELECT gen_random_uuid(), c.id, 'phone',
 FROM generate_series(1, 100000) AS n JOIN customers c ON c.external_ref = 'bench-' || n;
 ANALYZE complaints;
 SQL
+echo "loading a customer with 100,000 interactions..."
+heavy=$("${psql[@]}" <<'SQL'
+INSERT INTO customers (id, kind, name) VALUES ('01a20c70-0000-7000-8000-00000000beef', 'person', 'Heavy history');
+INSERT INTO interactions (id, customer_id, channel, direction, purpose, subject, occurred_at)
+SELECT gen_random_uuid(), '01a20c70-0000-7000-8000-00000000beef', 'phone', 'inbound', 'support',
+       'call ' || n, now() - n * interval '1 minute'
+FROM generate_series(1, 100000) AS n;
+ANALYZE interactions;
+SELECT '01a20c70-0000-7000-8000-00000000beef';
+SQL
+)
+export CSRD_BENCH_HEAVY=$heavy
 "${psql[@]}" -c "SELECT id FROM customers WHERE external_ref LIKE 'bench-%'" >"$work/ids.txt"
 
 # pgbench's INSERT is csrd's own statement (from `csrd statements`), with the body wrk sends.
@@ -84,6 +97,8 @@ grep -q gen_random_uuid "$work/insert.sql" && grep -q "Bench" "$work/insert.sql"
   sed -e 's/\$11/51/g' -e 's/\$10/NULL/g' -e 's/\$9/NULL/g' -e 's/\$8/NULL/g' \
       -e 's/\$7/NULL/g' -e 's/\$6/NULL/g' -e 's/\$5/NULL/g' -e 's/\$4/NULL/g' \
       -e 's/\$3/NULL/g' -e "s/\\\$2/'high'/g" -e "s/\\\$1/'in_progress'/g" >"$work/complaints.sql"
+./build/csrd statements | awk -F'\t' '$1 == "timeline_page" {print $2}' |
+  sed -e "s/\\\$1/'$heavy'::uuid/g" -e 's/\$2/NULL/g' -e 's/\$3/NULL/g' -e 's/\$4/51/g' >"$work/timeline.sql"
 grep -q "customer_id" "$work/interaction.sql" && grep -q "'in_progress'" "$work/complaints.sql" ||
   { echo "could not build the pgbench scripts for interactions and complaints"; exit 1; }
 export CSRD_BENCH_IDS="$work/ids.txt" CSRD_BENCH_TOKEN="$CSRD_ADMIN_TOKEN"
@@ -116,6 +131,8 @@ read -r pi_rps pi_p50 pi_p99 pi_bad <<<"$(run_wrk post_interaction.lua)"
 read -r pgi_tps pgi_lat <<<"$(run_pgbench "$work/interaction.sql")"
 read -r lc_rps lc_p50 lc_p99 lc_bad <<<"$(run_wrk list_complaints.lua)"
 read -r pgl_tps pgl_lat <<<"$(run_pgbench "$work/complaints.sql")"
+read -r tl_rps tl_p50 tl_p99 tl_bad <<<"$(run_wrk timeline.lua)"
+read -r pgt_tps pgt_lat <<<"$(run_pgbench "$work/timeline.sql")"
 # memory at 256 concurrent keep-alive connections
 wrk -t2 -c256 -d5s -s tests/bench/get.lua "http://127.0.0.1:$port" >"$work/wrk-256.txt"
 rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
@@ -132,14 +149,17 @@ csrd GET  /customers/{id} $(printf '%-10s %-10s %-9s %s' "$get_rps" "$get_p50" "
 csrd POST /customers      $(printf '%-10s %-10s %-9s %s' "$post_rps" "$post_p50" "$post_p99" "$post_bad")
 csrd POST /interactions   $(printf '%-10s %-10s %-9s %s' "$pi_rps" "$pi_p50" "$pi_p99" "$pi_bad")
 csrd GET  /complaints?... $(printf '%-10s %-10s %-9s %s' "$lc_rps" "$lc_p50" "$lc_p99" "$lc_bad")
+csrd GET  timeline (100k) $(printf '%-10s %-10s %-9s %s' "$tl_rps" "$tl_p50" "$tl_p99" "$tl_bad")
 pgbench SELECT            $(printf '%-10s avg %s' "$sel_tps" "$sel_lat")
 pgbench INSERT            $(printf '%-10s avg %s' "$ins_tps" "$ins_lat")
 pgbench INSERT interaction $(printf '%-9s avg %s' "$pgi_tps" "$pgi_lat")
 pgbench complaint page    $(printf '%-10s avg %s' "$pgl_tps" "$pgl_lat")
+pgbench timeline page     $(printf '%-10s avg %s' "$pgt_tps" "$pgt_lat")
 
 ratio GET/SELECT   $(ratio "$get_rps" "$sel_tps")   (target >= 0.6)
 ratio POST/INSERT  $(ratio "$post_rps" "$ins_tps")   (target >= 0.8)
 ratio POST interactions / pgbench  $(ratio "$pi_rps" "$pgi_tps")
 ratio GET complaints page / pgbench $(ratio "$lc_rps" "$pgl_tps")   (status=in_progress&severity=high, 50 rows)
+ratio GET timeline page / pgbench   $(ratio "$tl_rps" "$pgt_tps")   (customer with 100,000 interactions, 50 items)
 csrd peak RSS      $((rss_kb / 1024)) MiB over all runs, the last at 256 connections   (target < 64 MiB)
 REPORT

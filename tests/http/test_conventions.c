@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *new_customer(const char *token)
@@ -376,6 +377,29 @@ TEST(ids_are_uuid_v7_and_timestamps_rfc3339_ms)
     CHECK(id && strlen(id) == 36 && id[14] == '7');
     const char *ts = jstr(r->json, "created_at");
     CHECK(ts && strlen(ts) == 24 && ts[10] == 'T' && ts[19] == '.' && ts[23] == 'Z');
+}
+
+/* Runs build/csrd with args against the test database; returns its exit status. */
+static int run_csrd(const char *args)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>&1", CSRD_BIN, args);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(migrate_command_applies_and_exits_and_bad_config_is_refused)
+{
+    CHECK_INT(run_csrd("migrate"), 0); /* already applied: a no-op that succeeds */
+    CHECK_INT(run_csrd("--bogus-flag"), 2);
+    CHECK_INT(run_csrd("migrate --threads 0"), 2);
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "CSRD_LISTEN=nonsense %s >/dev/null 2>&1", CSRD_BIN);
+    int st = system(cmd);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    snprintf(cmd, sizeof(cmd), "DATABASE_URL= %s migrate >/dev/null 2>&1", CSRD_BIN);
+    st = system(cmd);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
 }
 
 TEST(head_is_answered_like_get_without_body)

@@ -416,6 +416,18 @@ TEST(transition_honours_if_match)
     CHECK_STATUS(
         req("POST", cpath(c, "/transitions"), key_for("agent"), "{\"to\":\"acknowledged\"}", fresh),
         200);
+    /* escalations too: the complaint is now at version 2 */
+    CHECK_STATUS(req("POST", cpath(c, "/escalations"), key_for("supervisor"),
+                     "{\"reason\":\"x\"}", fresh),
+                 412);
+    const char *v2[] = {"If-Match: \"2\"", NULL};
+    CHECK_STATUS(req("POST", cpath(c, "/escalations"), key_for("supervisor"),
+                     "{\"reason\":\"x\"}", v2),
+                 200);
+    /* and complaints are never deleted */
+    struct resp *d = req("DELETE", cpath(c, NULL), ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(d, 405);
+    CHECK(resp_header(d, "Allow") && !strstr(resp_header(d, "Allow"), "DELETE"));
 }
 
 TEST(racing_transitions_from_one_state_only_one_wins)
