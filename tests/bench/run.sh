@@ -18,7 +18,7 @@ conns=${2:-64}
 csrd_install_deps wrk
 csrd_build build
 
-work=$(mktemp -d /tmp/csrd-bench.XXXXXX)
+work=$(mktemp -d)
 [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
 pgport=$(csrd_free_port)
 cleanup() {

@@ -402,7 +402,7 @@ TEST(search_matches_name_email_phone_and_ref)
     snprintf(ref, sizeof(ref), "REF-%s", word);
     CHECK(search_finds(ref, id));
     CHECK(search_finds("%2B44207946", id)); /* digits of the phone without spaces */
-    CHECK(!search_finds("zzzzqqqqxxxxnotthere", id));
+    CHECK(!search_finds("zzzzqqqqwwwwnotthere", id));
 }
 
 TEST(search_finds_two_character_chinese_and_korean_fragments)
