@@ -15,7 +15,15 @@
 const struct db_stmt plumbing_statements[] = {
     /* Claims the key; takes over a record older than 24 h. A concurrent claim of the same
      * key blocks on the primary key until the first transaction ends. */
-    {"idem_claim", "INSERT INTO idempotency_keys (api_key_id, key, request_hash)"
+    /* Claims the key; takes over a record older than 24 h. A concurrent claim of the same
+     * key blocks on the primary key until the first transaction ends. Each claim also
+     * removes up to ten other expired records, so the table stays at one day's worth. */
+    {"idem_claim", "WITH purge AS (DELETE FROM idempotency_keys WHERE ctid IN ("
+                   " SELECT ctid FROM idempotency_keys"
+                   " WHERE created_at < now() - interval '24 hours'"
+                   " AND NOT (api_key_id = $1 AND key = $2)"
+                   " ORDER BY created_at LIMIT 10 FOR UPDATE SKIP LOCKED))"
+                   " INSERT INTO idempotency_keys (api_key_id, key, request_hash)"
                    " VALUES ($1, $2, $3)"
                    " ON CONFLICT (api_key_id, key) DO UPDATE SET request_hash = $3, status = 0,"
                    " headers = NULL, body = NULL, created_at = now()"
