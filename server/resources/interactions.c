@@ -16,7 +16,7 @@ static const char *const PURPOSES[] = {"inquiry",   "consultation", "purchase",
                                        "support",   "complaint",    "suggestion",
                                        "follow_up", "other",        NULL};
 
-#define FUTURE_TOLERANCE_MS (5 * 60 * 1000)
+#define FUTURE_TOLERANCE_MS (5LL * 60 * 1000)
 
 static const struct field_spec INTERACTION_FIELDS[] = {
     {.name = "id", .flags = FIELD_READONLY},
@@ -27,7 +27,7 @@ static const struct field_spec INTERACTION_FIELDS[] = {
     {.name = "subject", .type = F_STRING, .max = 200},
     {.name = "body", .type = F_STRING, .max = 20000},
     {.name = "occurred_at", .type = F_TIMESTAMP, .flags = FIELD_NOT_NULL},
-    {.name = "duration_seconds", .type = F_INT, .min = 0, .max = 7 * 86400},
+    {.name = "duration_seconds", .type = F_INT, .min = 0, .max = 7L * 86400},
     {.name = "agent", .type = F_STRING, .min = 1, .max = 100},
     {.name = "location", .type = F_STRING, .max = 200},
     {.name = "experience_score", .type = F_INT, .min = -3, .max = 3},

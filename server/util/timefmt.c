@@ -91,8 +91,8 @@ bool time_rfc3339_to_ms(const char *s, int64_t *ms)
     if (!time_rfc3339_valid(s))
         return false;
     int64_t days = days_from_civil(digits(s, 4), digits(s + 5, 2), digits(s + 8, 2));
-    int64_t secs =
-        days * 86400 + digits(s + 11, 2) * 3600 + digits(s + 14, 2) * 60 + digits(s + 17, 2);
+    int64_t secs = days * 86400 + (int64_t)digits(s + 11, 2) * 3600 +
+                   (int64_t)digits(s + 14, 2) * 60 + digits(s + 17, 2);
     const char *t = s + 19;
     int64_t frac = 0;
     if (*t == '.') {
@@ -104,7 +104,7 @@ bool time_rfc3339_to_ms(const char *s, int64_t *ms)
             frac *= 10;
     }
     if (*t == '+' || *t == '-') {
-        int64_t off = digits(t + 1, 2) * 3600 + digits(t + 4, 2) * 60;
+        int64_t off = (int64_t)digits(t + 1, 2) * 3600 + (int64_t)digits(t + 4, 2) * 60;
         secs += *t == '+' ? -off : off;
     }
     *ms = secs * 1000 + frac;

@@ -41,7 +41,7 @@ static uint32_t rng_next(void)
 
 void uuid7_make(uint64_t unix_ms, char out[UUID_STR_LEN])
 {
-    uuid_t u;
+    uuid_t u = {0};
     for (int i = 0; i < 16; i += 4) {
         uint32_t v = rng_next();
         memcpy(u + i, &v, 4);

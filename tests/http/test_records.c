@@ -417,13 +417,13 @@ TEST(transition_honours_if_match)
         req("POST", cpath(c, "/transitions"), key_for("agent"), "{\"to\":\"acknowledged\"}", fresh),
         200);
     /* escalations too: the complaint is now at version 2 */
-    CHECK_STATUS(req("POST", cpath(c, "/escalations"), key_for("supervisor"),
-                     "{\"reason\":\"x\"}", fresh),
-                 412);
+    CHECK_STATUS(
+        req("POST", cpath(c, "/escalations"), key_for("supervisor"), "{\"reason\":\"x\"}", fresh),
+        412);
     const char *v2[] = {"If-Match: \"2\"", NULL};
-    CHECK_STATUS(req("POST", cpath(c, "/escalations"), key_for("supervisor"),
-                     "{\"reason\":\"x\"}", v2),
-                 200);
+    CHECK_STATUS(
+        req("POST", cpath(c, "/escalations"), key_for("supervisor"), "{\"reason\":\"x\"}", v2),
+        200);
     /* and complaints are never deleted */
     struct resp *d = req("DELETE", cpath(c, NULL), ADMIN_TOKEN, NULL, NULL);
     CHECK_STATUS(d, 405);
