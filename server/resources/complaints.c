@@ -473,15 +473,9 @@ static void complaints_events(struct request *r)
         http_problem(r, 400, "events are listed oldest first (sort=at)");
         return;
     }
-    struct db_rows *exists = db_run(r, "complaints_exists", 1, &id);
-    if (!exists)
-        return;
-    if (db_nrows(exists) == 0) {
-        http_problem(r, 404, "no complaint with this id");
-        return;
-    }
     const char *params[4] = {id};
-    run_list(r, &lp, "complaint_events_list", "complaint_events_count", 4, params);
+    run_list(r, &lp, "complaint_events_list", "complaint_events_count", 4, params,
+             &(const struct list_parent){"complaints_exists", id, "complaint"});
 }
 
 static void list_complaints(struct request *r, const char *customer)
@@ -517,7 +511,8 @@ static void list_complaints(struct request *r, const char *customer)
                               query_get(q, "number"),
                               query_get(q, "created_after"),
                               query_get(q, "created_before")};
-    run_list(r, &lp, STMTS[family][lp.sort][lp.desc], COUNTS[family], 11, params);
+    run_list(r, &lp, STMTS[family][lp.sort][lp.desc], COUNTS[family], 11, params,
+             customer ? CUSTOMER_PARENT(customer) : NULL);
 }
 
 static void complaints_list(struct request *r)
@@ -527,7 +522,7 @@ static void complaints_list(struct request *r)
 
 static void customer_complaints(struct request *r)
 {
-    const char *customer = customers_path_customer(r);
+    const char *customer = req_path_uuid(r, 0);
     if (customer)
         list_complaints(r, customer);
 }

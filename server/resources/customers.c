@@ -196,21 +196,6 @@ static void customers_create(struct request *r)
     record_create(r, &CUSTOMER);
 }
 
-const char *customers_path_customer(struct request *r)
-{
-    const char *id = req_path_uuid(r, 0);
-    if (!id)
-        return NULL;
-    struct db_rows *rows = db_run(r, "customers_exists", 1, &id);
-    if (!rows)
-        return NULL;
-    if (db_nrows(rows) == 0) {
-        http_problem(r, 404, "no customer with this id");
-        return NULL;
-    }
-    return id;
-}
-
 static void customers_get(struct request *r)
 {
     reply_get_by_id(r, "customers_get", "customer");
@@ -258,7 +243,7 @@ static void customers_list(struct request *r)
         http_problem(r, 400, "sort=relevance needs q");
         return;
     }
-    run_list(r, &lp, STMTS[lp.sort][lp.desc], "customers_count", 13, params);
+    run_list(r, &lp, STMTS[lp.sort][lp.desc], "customers_count", 13, params, NULL);
 }
 
 const struct route customers_routes[] = {

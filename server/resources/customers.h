@@ -8,7 +8,6 @@ extern const struct route customers_routes[];
 extern const struct db_stmt customers_statements[];
 extern const char *const CHANNELS[]; /* interaction channels, shared with later resources */
 
-/* For /v1/customers/{id}/...: path parameter 0 names an existing customer (archived ones
- * included). Returns the id, or NULL with 404 queued. */
-const char *customers_path_customer(struct request *r);
+/* The owner of the /v1/customers/{id}/... sub-lists. */
+#define CUSTOMER_PARENT(id) (&(const struct list_parent){"customers_exists", (id), "customer"})
 #endif

@@ -325,7 +325,8 @@ static void list_follow_ups(struct request *r, const char *customer)
                              query_get(q, "complaint_id"),
                              customer ? customer : query_get(q, "customer_id"),
                              query_get(q, "overdue") ? (overdue ? "true" : "false") : NULL};
-    run_list(r, &lp, STMTS[lp.sort][lp.desc], "follow_ups_count", 9, params);
+    run_list(r, &lp, STMTS[lp.sort][lp.desc], "follow_ups_count", 9, params,
+             customer ? CUSTOMER_PARENT(customer) : NULL);
 }
 
 static void follow_ups_list(struct request *r)
@@ -335,7 +336,7 @@ static void follow_ups_list(struct request *r)
 
 static void customer_follow_ups(struct request *r)
 {
-    const char *customer = customers_path_customer(r);
+    const char *customer = req_path_uuid(r, 0);
     if (customer)
         list_follow_ups(r, customer);
 }

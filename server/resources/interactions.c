@@ -189,7 +189,8 @@ static void list_interactions(struct request *r, const char *customer)
                               query_get(q, "agent"),
                               query_get(q, "occurred_after"),
                               query_get(q, "occurred_before")};
-    run_list(r, &lp, STMTS[lp.sort][lp.desc], "interactions_count", 11, params);
+    run_list(r, &lp, STMTS[lp.sort][lp.desc], "interactions_count", 11, params,
+             customer ? CUSTOMER_PARENT(customer) : NULL);
 }
 
 static void interactions_list(struct request *r)
@@ -199,7 +200,7 @@ static void interactions_list(struct request *r)
 
 static void customer_interactions(struct request *r)
 {
-    const char *customer = customers_path_customer(r);
+    const char *customer = req_path_uuid(r, 0);
     if (customer)
         list_interactions(r, customer);
 }

@@ -537,7 +537,8 @@ bool filter_uuid(struct request *r, const char *name)
 }
 
 void run_list(struct request *r, const struct list_params *lp, const char *page_stmt,
-              const char *count_stmt, int nparams, const char **params)
+              const char *count_stmt, int nparams, const char **params,
+              const struct list_parent *parent)
 {
     long total = -1;
     params[nparams - 3] = lp->cursor_key;
@@ -554,8 +555,18 @@ void run_list(struct request *r, const struct list_params *lp, const char *page_
         total = strtol(db_get(c, 0, 0), NULL, 10);
     }
     struct db_rows *rows = db_run(r, page_stmt, nparams, params);
-    if (rows)
-        list_reply(r, rows, lp, total);
+    if (!rows)
+        return;
+    if (parent && db_nrows(rows) == 0) {
+        struct db_rows *owner = db_run(r, parent->exists_stmt, 1, &parent->id);
+        if (!owner)
+            return;
+        if (db_nrows(owner) == 0) {
+            http_problem(r, 404, arena_printf(&r->arena, "no %s with this id", parent->what));
+            return;
+        }
+    }
+    list_reply(r, rows, lp, total);
 }
 
 bool filter_bool(struct request *r, const char *name, bool *out)

@@ -106,9 +106,17 @@ bool filter_enum_list(struct request *r, const char *name, const char *const *va
 bool filter_timestamp(struct request *r, const char *name);
 bool filter_bool(struct request *r, const char *name, bool *out);
 bool filter_uuid(struct request *r, const char *name);
+/* A sub-list's owner (/v1/customers/{id}/...): when the page comes back empty, exists_stmt
+ * ($1 = id) tells an empty list from a missing owner (404), so the common case costs no
+ * extra query. */
+struct list_parent {
+    const char *exists_stmt, *id, *what;
+};
 /* Runs the count statement (when lp->count) and the page statement with the same
  * parameters; the last three parameters of both are cursor key, cursor id and limit (the
- * count statement ignores them). Replies with the list envelope. */
+ * count statement ignores them). Replies with the list envelope, or 404 when parent (may be
+ * NULL) does not exist. */
 void run_list(struct request *r, const struct list_params *lp, const char *page_stmt,
-              const char *count_stmt, int nparams, const char **params);
+              const char *count_stmt, int nparams, const char **params,
+              const struct list_parent *parent);
 #endif

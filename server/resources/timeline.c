@@ -121,7 +121,7 @@ static void customer_timeline(struct request *r)
     static const char *const SORTS[] = {"at", NULL};
     static const char *const NONE[] = {NULL};
     struct list_params lp;
-    const char *customer = customers_path_customer(r);
+    const char *customer = req_path_uuid(r, 0);
     if (!customer || !list_parse(r, NONE, SORTS, "-at", &lp))
         return;
     if (!lp.desc) {
@@ -133,7 +133,7 @@ static void customer_timeline(struct request *r)
         return;
     }
     const char *params[4] = {customer};
-    run_list(r, &lp, "timeline_page", NULL, 4, params);
+    run_list(r, &lp, "timeline_page", NULL, 4, params, CUSTOMER_PARENT(customer));
 }
 
 const struct route timeline_routes[] = {
