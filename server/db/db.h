@@ -28,7 +28,6 @@ struct db_rows *db_run(struct request *r, const char *stmt, int nparams, const c
 int db_nrows(const struct db_rows *rows);
 /* Cell text, or NULL for SQL NULL. */
 const char *db_get(const struct db_rows *rows, int row, int col);
-long db_affected(const struct db_rows *rows);
 const char *db_sqlstate(const struct request *r);
 const char *db_constraint(const struct request *r);
 

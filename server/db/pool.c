@@ -324,11 +324,6 @@ const char *db_get(const struct db_rows *rows, int row, int col)
     return PQgetvalue(rows->res, row, col);
 }
 
-long db_affected(const struct db_rows *rows)
-{
-    return strtol(PQcmdTuples(rows->res), NULL, 10);
-}
-
 const char *db_sqlstate(const struct request *r)
 {
     return r->db ? r->db->sqlstate : "";

@@ -236,13 +236,13 @@ const struct db_stmt complaints_statements[] = {
     {NULL, NULL}};
 
 static const struct constraint_field COMPLAINT_CONSTRAINTS[] = {
-    {"complaints_customer_id_fkey", "customer_id", "no customer with this id"},
+    {"complaints_customer_id_fkey", "customer_id", "no customer with this id", false},
     {"complaints_interaction_id_customer_id_fkey", "interaction_id",
-     "no interaction with this id belongs to this customer"},
+     "no interaction with this id belongs to this customer", false},
     {"complaints_resolved_has_resolution", "resolution",
-     "cannot be removed from a resolved complaint"},
-    {"sla_policies_check", "resolution_hours", "must not be less than first_response_hours"},
-    {NULL, NULL, NULL}};
+     "cannot be removed from a resolved complaint", false},
+    {"sla_policies_check", "resolution_hours", "must not be less than first_response_hours", false},
+    {0}};
 
 bool complaints_event(struct request *r, const char *complaint_id, const char *customer_id,
                       const char *type, const char *from, const char *to, const char *note,

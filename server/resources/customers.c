@@ -178,8 +178,8 @@ static const char *const FILTERS[] = {"tier",
                                       NULL};
 
 static const struct constraint_field CUSTOMER_CONSTRAINTS[] = {
-    {"customers_external_ref_key", "external_ref", "already belongs to another customer"},
-    {NULL, NULL, NULL}};
+    {"customers_external_ref_key", "external_ref", "already belongs to another customer", false},
+    {0}};
 
 static const struct record_kind CUSTOMER = {
     .what = "customer",

@@ -100,7 +100,7 @@ const struct db_stmt follow_ups_statements[] = {
      " WHERE id = $1 RETURNING follow_up_json(follow_ups)::text, version"},
     {"follow_ups_rate_complaint",
      "UPDATE complaints SET customer_satisfaction = $2::smallint, version = version + 1,"
-     " updated_at = csrd_now() WHERE id = $1 RETURNING status"},
+     " updated_at = csrd_now() WHERE id = $1"},
     FOLLOW_UP_LIST("follow_ups_list_scheduled_at_asc", "scheduled_at", ">", FU_ASC, "ASC"),
     FOLLOW_UP_LIST("follow_ups_list_scheduled_at_desc", "scheduled_at", "<", FU_DESC, "DESC"),
     FOLLOW_UP_LIST("follow_ups_list_created_at_asc", "created_at", ">", FU_ASC, "ASC"),
@@ -110,12 +110,12 @@ const struct db_stmt follow_ups_statements[] = {
     {NULL, NULL}};
 
 static const struct constraint_field FOLLOW_UP_CONSTRAINTS[] = {
-    {"follow_ups_customer_id_fkey", "customer_id", "no customer with this id"},
+    {"follow_ups_customer_id_fkey", "customer_id", "no customer with this id", false},
     {"follow_ups_complaint_id_customer_id_fkey", "complaint_id",
-     "no complaint with this id belongs to this customer"},
+     "no complaint with this id belongs to this customer", false},
     {"follow_ups_interaction_id_customer_id_fkey", "interaction_id",
-     "no interaction with this id belongs to this customer"},
-    {NULL, NULL, NULL}};
+     "no interaction with this id belongs to this customer", false},
+    {0}};
 
 /* 422 unless the document's customer exists and may be contacted. */
 static bool customer_contactable(struct request *r, const json_t *doc)

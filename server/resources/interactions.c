@@ -96,14 +96,14 @@ const struct db_stmt interactions_statements[] = {
     {NULL, NULL}};
 
 static const struct constraint_field INTERACTION_CONSTRAINTS[] = {
-    {"interactions_customer_id_fkey", "customer_id", "no customer with this id"},
+    {"interactions_customer_id_fkey", "customer_id", "no customer with this id", false},
     {"interactions_complaint_fkey", "complaint_id",
-     "no complaint with this id belongs to this customer"},
-    {"complaints_interaction_id_customer_id_fkey", "id",
-     "is the interaction of a complaint and cannot be deleted"},
-    {"follow_ups_interaction_id_customer_id_fkey", "id",
-     "is referenced by a follow-up and cannot be deleted"},
-    {NULL, NULL, NULL}};
+     "no complaint with this id belongs to this customer", false},
+    {"complaints_interaction_id_customer_id_fkey", "the interaction",
+     "is referenced by a complaint and cannot be deleted", true},
+    {"follow_ups_interaction_id_customer_id_fkey", "the interaction",
+     "is referenced by a follow-up and cannot be deleted", true},
+    {0}};
 
 /* occurred_at at most FUTURE_TOLERANCE_MS ahead of the server clock. */
 static bool occurred_at_acceptable(struct request *r, const json_t *doc)
@@ -150,8 +150,6 @@ static void interactions_delete(struct request *r)
         return;
     if (!db_run(r, "interactions_delete", 1, &id)) {
         explain_constraint(r, INTERACTION_CONSTRAINTS);
-        if (r->resp.status == 422) /* a reference, not a bad field: the state conflicts */
-            http_problem(r, 409, "the interaction is referenced by a complaint or follow-up");
         return;
     }
     if (db_commit(r))

@@ -326,7 +326,7 @@ void explain_constraint(struct request *r, const struct constraint_field *map)
     for (; map->constraint; map++) {
         if (strcmp(map->constraint, cons) != 0)
             continue;
-        if (!strcmp(state, "23505"))
+        if (!strcmp(state, "23505") || map->conflict)
             http_problem(r, 409, arena_printf(&r->arena, "%s %s", map->field, map->message));
         else
             http_problem_field(r, map->field, map->message);

@@ -49,9 +49,11 @@ json_t *patch_merge(struct request *r, const struct field_spec *spec, const char
 json_t *changed_members(const json_t *a, const json_t *b);
 
 /* After a failed db_run: when the violated constraint is in map, replaces the generic
- * problem with a field-level one (422, or 409 for unique violations). */
+ * problem with a field-level 422, or with a 409 for unique violations and for entries whose
+ * conflict flag is set (a row still referenced by others cannot be deleted). */
 struct constraint_field {
     const char *constraint, *field, *message;
+    bool conflict;
 };
 void explain_constraint(struct request *r, const struct constraint_field *map);
 

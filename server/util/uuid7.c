@@ -74,15 +74,3 @@ bool uuid_is_valid(const char *s)
     }
     return true;
 }
-
-bool uuid7_unix_ms(const char *s, uint64_t *ms)
-{
-    uuid_t u;
-    if (!uuid_is_valid(s) || uuid_parse(s, u) != 0 || (u[6] >> 4) != 7)
-        return false;
-    uint64_t v = 0;
-    for (int i = 0; i < 6; i++)
-        v = (v << 8) | u[i];
-    *ms = v;
-    return true;
-}

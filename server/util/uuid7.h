@@ -12,6 +12,4 @@ void uuid7_make(uint64_t unix_ms, char out[UUID_STR_LEN]);
 void uuid7_new(char out[UUID_STR_LEN]);
 /* True when s is a hyphenated UUID of any version (what path parameters must be). */
 bool uuid_is_valid(const char *s);
-/* Extracts the millisecond timestamp of a v7 id; false if s is not a v7 UUID. */
-bool uuid7_unix_ms(const char *s, uint64_t *ms);
 #endif

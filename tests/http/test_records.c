@@ -183,6 +183,17 @@ TEST(interaction_patch_delete_and_customer_list)
                      key_for("viewer"), NULL, NULL),
                  404);
     CHECK_STATUS(req("DELETE", path, key_for("agent"), NULL, NULL), 403);
+    /* while a complaint refers to it, it cannot be deleted */
+    char extra[128];
+    snprintf(extra, sizeof(extra), "\"interaction_id\":\"%s\"", strrchr(path, '/') + 1);
+    complaint(cust, extra);
+    struct resp *conflict = req("DELETE", path, key_for("supervisor"), NULL, NULL);
+    CHECK_STATUS(conflict, 409);
+    CHECK(conflict->body && strstr(conflict->body, "referenced by a complaint"));
+    snprintf(body, sizeof(body),
+             "{\"customer_id\":\"%s\",\"channel\":\"chat\",\"direction\":\"inbound\"}", cust);
+    r = req("POST", "/v1/interactions", key_for("agent"), body, NULL);
+    snprintf(path, sizeof(path), "/v1/interactions/%s", jstr(r->json, "id"));
     CHECK_STATUS(req("DELETE", path, key_for("supervisor"), NULL, NULL), 204);
     CHECK_STATUS(req("GET", path, key_for("viewer"), NULL, NULL), 404);
 }
