@@ -97,6 +97,13 @@ const char *resp_header(const struct resp *r, const char *name)
     return NULL;
 }
 
+size_t page_size(const char *path, const char *token)
+{
+    struct resp *r = req("GET", path, token, NULL, NULL);
+    CHECK_STATUS(r, 200);
+    return json_array_size(json_object_get(r->json, "data"));
+}
+
 const char *jstr(const json_t *j, const char *key)
 {
     return json_string_value(json_object_get(j, key));

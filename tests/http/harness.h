@@ -37,7 +37,9 @@ struct resp *req(const char *method, const char *path, const char *token, const 
 struct resp *req_raw(const char *method, const char *path, const char *token, const char *body,
                      size_t body_len, const char *const *headers, bool check_spec);
 const char *resp_header(const struct resp *r, const char *name); /* static buffer */
-const char *jstr(const json_t *j, const char *key);              /* borrowed or NULL */
+/* GET of a list path: how many records its page holds (the status is checked: 200). */
+size_t page_size(const char *path, const char *token);
+const char *jstr(const json_t *j, const char *key); /* borrowed or NULL */
 
 /* A fresh API key of the role; returns its token (static storage per role). */
 const char *key_for(const char *role);

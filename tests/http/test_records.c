@@ -386,9 +386,7 @@ TEST(do_not_contact_customer_gets_no_follow_up)
     CHECK_STATUS(move(c, key_for("agent"), "{\"to\":\"resolved\",\"resolution\":\"done\"}"), 200);
     char path[160];
     snprintf(path, sizeof(path), "/v1/follow-ups?complaint_id=%s", jstr(c->json, "id"));
-    CHECK_INT(
-        json_array_size(json_object_get(req("GET", path, ADMIN_TOKEN, NULL, NULL)->json, "data")),
-        0);
+    CHECK_INT(page_size(path, ADMIN_TOKEN), 0);
     struct resp *ev = req("GET", cpath(c, "/events"), ADMIN_TOKEN, NULL, NULL);
     CHECK(ev->body && strstr(ev->body, "do_not_contact"));
     char body[256];
@@ -533,24 +531,16 @@ TEST(complaint_list_filters)
     move(b, key_for("agent"), "{\"to\":\"in_progress\"}");
     char path[256];
     snprintf(path, sizeof(path), "/v1/complaints?customer_id=%s&status=in_progress", cust);
-    CHECK_INT(
-        json_array_size(json_object_get(req("GET", path, ADMIN_TOKEN, NULL, NULL)->json, "data")),
-        1);
+    CHECK_INT(page_size(path, ADMIN_TOKEN), 1);
     snprintf(path, sizeof(path), "/v1/complaints?customer_id=%s&status=new,in_progress", cust);
-    CHECK_INT(
-        json_array_size(json_object_get(req("GET", path, ADMIN_TOKEN, NULL, NULL)->json, "data")),
-        2);
+    CHECK_INT(page_size(path, ADMIN_TOKEN), 2);
     snprintf(path, sizeof(path),
              "/v1/complaints?customer_id=%s&severity=high&category=billing"
              "&assignee=qa",
              cust);
-    CHECK_INT(
-        json_array_size(json_object_get(req("GET", path, ADMIN_TOKEN, NULL, NULL)->json, "data")),
-        1);
+    CHECK_INT(page_size(path, ADMIN_TOKEN), 1);
     snprintf(path, sizeof(path), "/v1/complaints?number=%s", jstr(b->json, "number"));
-    CHECK_INT(
-        json_array_size(json_object_get(req("GET", path, ADMIN_TOKEN, NULL, NULL)->json, "data")),
-        1);
+    CHECK_INT(page_size(path, ADMIN_TOKEN), 1);
     CHECK_STATUS(req("GET", "/v1/complaints?status=open", ADMIN_TOKEN, NULL, NULL), 400);
     CHECK_STATUS(req("GET", "/v1/complaints?sla_breached=maybe", ADMIN_TOKEN, NULL, NULL), 400);
 }
@@ -680,9 +670,7 @@ TEST(overdue_follow_ups_are_listed_until_done)
     struct resp *x = req("POST", path, key_for("agent"), NULL, NULL);
     CHECK_STATUS(x, 200);
     CHECK_STR(jstr(x->json, "status"), "cancelled");
-    CHECK_INT(
-        json_array_size(json_object_get(req("GET", list, ADMIN_TOKEN, NULL, NULL)->json, "data")),
-        0);
+    CHECK_INT(page_size(list, ADMIN_TOKEN), 0);
     CHECK_STATUS(req("POST", path, key_for("agent"), NULL, NULL), 409);
     snprintf(path, sizeof(path), "/v1/follow-ups/%s", jstr(soon->json, "id"));
     struct resp *p = req("PATCH", path, key_for("agent"), "{\"assignee\":\"chen\"}", NULL);
