@@ -1,13 +1,13 @@
 /* Bearer tokens -> principals, with a small TTL cache keyed by the token's hash (the token
- * itself is never stored, not even in memory beyond the request). */
+ * itself is never stored, not even in memory beyond the request; see auth_cache.h). */
 #include "auth.h"
+#include "auth_cache.h"
 #include "config.h"
 #include "db/listen.h"
 #include "util/sha256.h"
 #include "util/text.h"
 #include "util/timefmt.h"
 #include "util/uuid7.h"
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,71 +25,15 @@ const struct db_stmt auth_statements[] = {
      " WHERE api_keys.role <> 'admin' OR api_keys.revoked_at IS NOT NULL"},
     {NULL, NULL}};
 
-#define CACHE_SLOTS 1024
-
-struct cache_entry {
-    char hash[65];
-    struct principal who;
-    uint64_t expires_ms;
-};
-
-static struct cache_entry cache[CACHE_SLOTS];
-static pthread_rwlock_t cache_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-static unsigned slot_of(const char *hash)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v * 16 + (unsigned)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
-    return v % CACHE_SLOTS;
-}
-
-static bool cache_get(const char *hash, struct principal *out)
-{
-    if (cfg->auth_cache_ms <= 0)
-        return false;
-    bool hit = false;
-    struct cache_entry *e = &cache[slot_of(hash)];
-    pthread_rwlock_rdlock(&cache_lock);
-    if (!strcmp(e->hash, hash) && e->expires_ms > time_now_ms()) {
-        *out = e->who;
-        hit = true;
-    }
-    pthread_rwlock_unlock(&cache_lock);
-    return hit;
-}
-
-static void cache_put(const char *hash, const struct principal *who)
-{
-    if (cfg->auth_cache_ms <= 0)
-        return;
-    struct cache_entry *e = &cache[slot_of(hash)];
-    pthread_rwlock_wrlock(&cache_lock);
-    memcpy(e->hash, hash, sizeof(e->hash));
-    e->who = *who;
-    e->expires_ms = time_now_ms() + (uint64_t)cfg->auth_cache_ms;
-    pthread_rwlock_unlock(&cache_lock);
-}
-
 void auth_forget(const char *key_id)
 {
-    pthread_rwlock_wrlock(&cache_lock);
-    for (int i = 0; i < CACHE_SLOTS; i++)
-        if (!strcmp(cache[i].who.key_id, key_id))
-            memset(&cache[i], 0, sizeof(cache[i]));
-    pthread_rwlock_unlock(&cache_lock);
-}
-
-void auth_forget_all(void)
-{
-    pthread_rwlock_wrlock(&cache_lock);
-    memset(cache, 0, sizeof(cache));
-    pthread_rwlock_unlock(&cache_lock);
+    auth_cache_forget(key_id);
 }
 
 int auth_listen_start(const char *conninfo)
 {
-    return db_listen_start(conninfo, "csrd_api_key_revoked", auth_forget, auth_forget_all);
+    return db_listen_start(conninfo, "csrd_api_key_revoked", auth_cache_forget,
+                           auth_cache_forget_all);
 }
 
 void auth_listen_stop(void)
@@ -97,48 +41,41 @@ void auth_listen_stop(void)
     db_listen_stop();
 }
 
-static void unauthorized(struct request *r, const char *detail)
+enum auth_result auth_authenticate(const char *h, struct db_session **session,
+                                   struct principal *who, struct db_error *err)
 {
-    http_add_header(r, "WWW-Authenticate", "Bearer realm=\"csrd\"");
-    http_problem(r, 401, detail);
-}
-
-bool auth_authenticate(struct request *r)
-{
-    const char *h = http_header(r, "Authorization");
-    if (!h) {
-        unauthorized(r, "an Authorization: Bearer <token> header is required");
-        return false;
-    }
-    if (strncasecmp(h, "Bearer ", 7) != 0) {
-        unauthorized(r, "only Bearer tokens are accepted");
-        return false;
-    }
+    if (!h)
+        return AUTH_MISSING;
+    if (strncasecmp(h, "Bearer ", 7) != 0)
+        return AUTH_SCHEME;
     const char *token = h + 7;
     while (*token == ' ')
         token++;
     size_t n = strlen(token);
-    if (n == 0 || n > 256) {
-        unauthorized(r, "the token is not valid");
-        return false;
-    }
+    if (n == 0 || n > 256)
+        return AUTH_INVALID;
     char hash[SHA256_HEX_LEN];
     sha256_hex(token, n, hash);
-    if (cache_get(hash, &r->who))
-        return true;
+    uint64_t now = time_mono_us() / 1000;
+    if (cfg->auth_cache_ms > 0 && auth_cache_get(hash, now, who))
+        return AUTH_OK;
+    uint64_t generation = auth_cache_generation(); /* before the lookup: see auth_cache.h */
+    if (!*session && db_session_open(DB_PRIMARY, false, session, err) != DB_OK)
+        return AUTH_DB_FAILED;
     const char *params[] = {hash};
-    struct db_rows *rows = db_run(r, "auth_lookup", 1, params);
-    if (!rows)
-        return false; /* 503 queued */
-    if (db_nrows(rows) != 1) {
-        unauthorized(r, "the token is not valid or was revoked");
-        return false;
+    struct db_rows *rows;
+    if (db_exec(*session, "auth_lookup", 1, params, &rows) != DB_OK) {
+        *err = *db_last_error(*session);
+        return AUTH_DB_FAILED;
     }
-    snprintf(r->who.key_id, sizeof(r->who.key_id), "%s", db_get(rows, 0, 0));
-    snprintf(r->who.name, sizeof(r->who.name), "%s", db_get(rows, 0, 1));
-    r->who.role = role_parse(db_get(rows, 0, 2));
-    cache_put(hash, &r->who);
-    return true;
+    if (db_nrows(rows) != 1)
+        return AUTH_INVALID;
+    snprintf(who->key_id, sizeof(who->key_id), "%s", db_get(rows, 0, 0));
+    snprintf(who->name, sizeof(who->name), "%s", db_get(rows, 0, 1));
+    who->role = role_parse(db_get(rows, 0, 2));
+    if (cfg->auth_cache_ms > 0)
+        auth_cache_put(hash, who, generation, now + (uint64_t)cfg->auth_cache_ms);
+    return AUTH_OK;
 }
 
 void auth_new_token(char token[49], char hash[65])
@@ -153,12 +90,21 @@ void auth_new_token(char token[49], char hash[65])
     sha256_hex(token, strlen(token), hash);
 }
 
-bool auth_ensure_admin(struct request *r, const char *token)
+enum db_status auth_ensure_admin(const char *token, struct db_error *err)
 {
     char hash[SHA256_HEX_LEN], id[UUID_STR_LEN], prefix[13];
     sha256_hex(token, strlen(token), hash);
     uuid7_new(id);
     snprintf(prefix, sizeof(prefix), "%.12s", token);
     const char *params[] = {id, hash, prefix};
-    return db_run(r, "auth_ensure_admin", 3, params) != NULL;
+    struct db_session *s;
+    struct db_rows *rows;
+    enum db_status st = db_session_open(DB_PRIMARY, false, &s, err);
+    if (st != DB_OK)
+        return st;
+    st = db_exec(s, "auth_ensure_admin", 3, params, &rows);
+    if (st != DB_OK)
+        *err = *db_last_error(s);
+    db_session_close(s);
+    return st;
 }

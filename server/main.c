@@ -31,18 +31,12 @@ static const struct db_stmt *const STATEMENT_TABLES[] = {
 
 static int ensure_admin_key(void)
 {
-    struct request r;
-    memset(&r, 0, sizeof(r));
-    arena_init(&r.arena);
-    r.method = M_POST;
-    strcpy(r.request_id, "startup");
-    bool ok = auth_ensure_admin(&r, cfg->admin_token);
-    if (!ok)
-        log_error("cannot make sure the CSRD_ADMIN_TOKEN key exists (status %d)", r.resp.status);
-    db_request_done(&r);
-    free(r.resp.body);
-    arena_free(&r.arena);
-    return ok ? 0 : -1;
+    struct db_error err;
+    if (auth_ensure_admin(cfg->admin_token, &err) == DB_OK)
+        return 0;
+    log_error("cannot make sure the CSRD_ADMIN_TOKEN key exists: %s",
+              err.reason ? err.reason : err.message);
+    return -1;
 }
 
 /* `csrd statements`: every named statement, one per line as name TAB sql, for reading and
@@ -71,8 +65,11 @@ int main(int argc, char **argv)
     }
     if (system_init() < 0)
         return 1;
-    router_init(ROUTE_TABLES);
+    if (router_init(ROUTE_TABLES) < 0)
+        return 1;
     if (db_init(STATEMENT_TABLES) < 0)
+        return 1;
+    if (plumbing_init() < 0)
         return 1;
     if (cfg->admin_token && ensure_admin_key() < 0)
         return 1;
@@ -87,7 +84,8 @@ int main(int argc, char **argv)
 
     if (auth_listen_start(cfg->database_url) < 0)
         return 1;
-    if (http_start() < 0)
+    static const struct http_hooks hooks = {.run_idempotent = plumbing_run_idempotent};
+    if (http_start(&hooks) < 0)
         return 1;
     int sig = 0;
     sigwait(&stop, &sig);

@@ -1,48 +1,85 @@
-/* The database layer as handlers see it: named statements (prepared once per connection),
- * results that belong to the request, transactions that nest, and SQLSTATE -> HTTP problem
- * mapping. A request takes a pooled connection on its first statement and gives it back when
- * it completes (rolled back if a transaction was left open). */
+/* The database layer: pooled sessions (a unit of work that a request, a streamed response or a
+ * background job owns), named statements prepared once per connection, transactions that
+ * nest, and a transaction runner that repeats serialization failures and deadlocks. It knows
+ * nothing of HTTP: every call returns an enum db_status and the session keeps a struct
+ * db_error; turning that into a client-visible problem is the caller's business. */
 #ifndef CSRD_DB_H
 #define CSRD_DB_H
 #include <stdbool.h>
-#include "http/request.h"
 
 struct db_stmt {
     const char *name;
     const char *sql;
 };
 
+enum db_status {
+    DB_OK = 0,
+    DB_ABORTED,     /* a transaction body chose to stop (its caller knows why) */
+    DB_RETRY,       /* serialization failure or deadlock (40001, 40P01): run it again */
+    DB_UNAVAILABLE, /* unreachable, all connections busy, connection lost, timeout, read-only */
+    DB_ERROR,       /* anything else the server refused: constraints, bad values, bugs */
+};
+
+struct db_error {
+    enum db_status status;
+    char sqlstate[6];    /* "" when the failure did not come from the server */
+    char constraint[64]; /* the violated constraint, "" when none */
+    char message[256];   /* the server's text: for logs only, never for clients */
+    const char *reason;  /* a static description of an unavailability, for clients */
+};
+
+enum db_target {
+    DB_PRIMARY, /* reads and writes */
+    DB_REPLICA, /* CSRD_READ_DATABASE_URL when set, else the primary */
+};
+
 /* Starts the pools (connections open lazily). tables: NULL-terminated list of
  * name==NULL-terminated statement arrays; pointers are kept. 0 or -1. */
 int db_init(const struct db_stmt *const *tables);
 void db_shutdown(void);
+bool db_has_replica(void);
 
+struct db_session;
 struct db_rows;
 
-/* Runs a named statement with text parameters (NULL = SQL NULL). On failure returns NULL and
- * has queued the matching problem on r (503 when the database is unreachable, 409 for unique
- * violations and serialisation failures, 422 for check/foreign-key violations and bad values,
- * 500 otherwise); db_sqlstate()/db_constraint() then tell what happened. The result is freed
- * when the request completes. */
-struct db_rows *db_run(struct request *r, const char *stmt, int nparams, const char *const *params);
+/* Takes a session from the target's pool and makes sure its connection is live. reads_only:
+ * the unit of work never writes, so a statement outside a transaction is repeated once on a
+ * fresh connection after a lost one. DB_UNAVAILABLE (with *err filled) when no connection can
+ * be had within a few seconds. */
+enum db_status db_session_open(enum db_target target, bool reads_only, struct db_session **out,
+                               struct db_error *err);
+/* Rolls back an open transaction, frees every result of the session, gives it back. NULL ok. */
+void db_session_close(struct db_session *s);
+
+/* Runs a named statement with text parameters (NULL = SQL NULL). On DB_OK *out holds the
+ * result, which lives until the session is closed; otherwise db_last_error() tells why. */
+enum db_status db_exec(struct db_session *s, const char *stmt, int nparams,
+                       const char *const *params, struct db_rows **out);
+const struct db_error *db_last_error(const struct db_session *s);
 int db_nrows(const struct db_rows *rows);
-/* Cell text, or NULL for SQL NULL. */
+/* Cell text, or NULL for SQL NULL and for cells outside the result. */
 const char *db_get(const struct db_rows *rows, int row, int col);
-const char *db_sqlstate(const struct request *r);
-const char *db_constraint(const struct request *r);
 
 /* Transactions nest: only the outermost begin/commit reach the server. db_rollback always
- * ends the whole transaction. */
-bool db_begin(struct request *r);
-bool db_commit(struct request *r);
-void db_rollback(struct request *r);
-bool db_in_transaction(const struct request *r);
+ * ends the whole transaction. db_commit checks the command tag: COMMIT of a transaction that
+ * an error aborted answers ROLLBACK, which is reported as DB_ERROR (SQLSTATE 25P02). */
+enum db_status db_begin(struct db_session *s);
+enum db_status db_commit(struct db_session *s);
+void db_rollback(struct db_session *s);
+bool db_in_transaction(const struct db_session *s);
 
-/* Gives the connection back and frees results; called by the HTTP layer. */
-void db_request_done(struct request *r);
+/* The transaction runner: begin, body, commit. A body returns DB_OK to commit, DB_ABORTED to
+ * roll back (it has recorded its reason itself), or the status of a failed statement. When
+ * the body or the commit fails with DB_RETRY the transaction is rolled back and run again, up
+ * to `attempts` times in all; before each repeat `reset` (may be NULL) undoes the body's side
+ * effects outside the database. Inside an enclosing transaction the body runs once and a
+ * failure rolls back everything: the outermost runner decides about repeats. */
+typedef enum db_status (*db_tx_body)(struct db_session *s, void *cls);
+enum db_status db_transaction(struct db_session *s, db_tx_body body, void *cls, int attempts,
+                              void (*reset)(void *cls));
 
 /* Pool gauges for /metrics. */
 void db_pool_stats(int *size, int *in_use, long *waits, long *failures);
-/* A raw "SELECT 1" on a pooled connection, for /readyz. */
-bool db_ping(struct request *r);
+/* A raw "SELECT 1", for /readyz. */
+enum db_status db_ping(struct db_session *s);
 #endif

@@ -1,7 +1,8 @@
 /* Connection pools (primary, and an optional read replica), one PGconn per checked-out
  * session. A session that saw a connection failure is closed when it is returned and opened
- * afresh, with every statement prepared again, by the next request that takes it: that is
- * the whole recovery story after a PostgreSQL restart or failover. */
+ * afresh, with every statement prepared again, by the next unit of work that takes it: that
+ * is the whole recovery story after a PostgreSQL restart or failover. */
+#include "util/xalloc.h"
 #include "db/db.h"
 #include "config.h"
 #include "log.h"
@@ -24,8 +25,9 @@ struct db_session {
     long epoch; /* the pool's epoch when this connection was opened */
     int tx_depth;
     bool broken;
-    char sqlstate[6];
-    char constraint[64];
+    bool reads_only;
+    struct db_rows *results; /* freed when the session is closed */
+    struct db_error err;
 };
 
 struct db_pool {
@@ -46,10 +48,6 @@ struct db_rows {
     struct db_rows *next;
 };
 
-struct db_result_list {
-    struct db_rows *head;
-};
-
 static struct db_pool primary, replica;
 static bool have_replica;
 static const struct db_stmt *const *stmt_tables;
@@ -59,8 +57,8 @@ static int pool_init(struct db_pool *p, const char *conninfo, int size)
 {
     p->conninfo = conninfo;
     p->size = size;
-    p->sessions = calloc((size_t)size, sizeof(*p->sessions));
-    p->free_list = calloc((size_t)size, sizeof(struct db_session *));
+    p->sessions = xcalloc((size_t)size, sizeof(*p->sessions));
+    p->free_list = xcalloc((size_t)size, sizeof(struct db_session *));
     if (!p->sessions || !p->free_list)
         return -1;
     for (int i = 0; i < size; i++) {
@@ -188,54 +186,58 @@ static void pool_release(struct db_session *s)
     pthread_mutex_unlock(&p->lock);
 }
 
-static void unavailable(struct request *r, const char *detail)
+bool db_has_replica(void)
 {
-    http_add_header(r, "Retry-After", "1");
-    http_problem(r, 503, detail);
+    return have_replica;
 }
 
-/* Makes sure r has a live session; queues 503 otherwise. */
-static bool session_for(struct request *r)
+static enum db_status fail(struct db_error *e, enum db_status st, const char *reason)
 {
-    if (r->db)
-        return true;
-    struct db_pool *p = (r->prefer_replica && have_replica) ? &replica : &primary;
+    memset(e, 0, sizeof(*e));
+    e->status = st;
+    e->reason = reason;
+    return st;
+}
+
+enum db_status db_session_open(enum db_target target, bool reads_only, struct db_session **out,
+                               struct db_error *err)
+{
+    *out = NULL;
+    struct db_pool *p = (target == DB_REPLICA && have_replica) ? &replica : &primary;
     struct db_session *s = pool_acquire(p);
-    if (!s) {
-        unavailable(r, "all database connections are busy");
-        return false;
-    }
+    if (!s)
+        return fail(err, DB_UNAVAILABLE, "all database connections are busy");
     if (s->conn && s->epoch < atomic_load(&p->epoch)) {
         PQfinish(s->conn);
         s->conn = NULL;
     }
     if (!s->conn && !session_connect(s)) {
         pool_release(s);
-        unavailable(r, "the database is unreachable");
-        return false;
+        return fail(err, DB_UNAVAILABLE, "the database is unreachable");
     }
-    s->sqlstate[0] = s->constraint[0] = '\0';
-    r->db = s;
-    return true;
+    memset(&s->err, 0, sizeof(s->err));
+    s->reads_only = reads_only;
+    s->results = NULL;
+    *out = s;
+    return DB_OK;
 }
 
-void db_request_done(struct request *r)
+void db_session_close(struct db_session *s)
 {
-    if (r->results) {
-        struct db_rows *row = r->results->head;
-        while (row) {
-            struct db_rows *next = row->next;
-            PQclear(row->res);
-            free(row);
-            row = next;
-        }
-        free(r->results);
-        r->results = NULL;
+    if (!s)
+        return;
+    for (struct db_rows *row = s->results, *next; row; row = next) {
+        next = row->next;
+        PQclear(row->res);
+        free(row);
     }
-    if (r->db) {
-        pool_release(r->db);
-        r->db = NULL;
-    }
+    s->results = NULL;
+    pool_release(s);
+}
+
+const struct db_error *db_last_error(const struct db_session *s)
+{
+    return &s->err;
 }
 
 static bool connection_lost(const struct db_session *s, const char *state)
@@ -247,68 +249,89 @@ static bool connection_lost(const struct db_session *s, const char *state)
            !strcmp(state, "57P03");
 }
 
-/* Maps an SQLSTATE to the problem the client sees. */
-static void queue_problem(struct request *r, const char *state, PGresult *res)
+/* Classifies a failed result into s->err. */
+static enum db_status record_error(struct db_session *s, PGresult *res)
 {
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    if (!strcmp(state, "23505")) {
-        http_problem(r, 409, "a record with this unique value already exists");
-    } else if (!strcmp(state, "23503")) {
-        http_problem(r, 422, "a referenced record does not exist");
-    } else if (!strncmp(state, "23", 2) || !strncmp(state, "22", 2)) {
-        /* check, not-null or data exceptions that slipped past validation */
-        http_problem(r, 422, msg ? msg : "a value is not acceptable");
-    } else if (!strcmp(state, "40001") || !strcmp(state, "40P01")) {
-        http_problem(r, 409, "the record was changed concurrently; retry");
-    } else if (!strcmp(state, "57014")) {
-        unavailable(r, "the database did not answer in time");
-    } else if (!strcmp(state, "25006")) {
-        unavailable(r, "the database is read-only (failover in progress?)");
+    const char *cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+    struct db_error *e = &s->err;
+    memset(e, 0, sizeof(*e));
+    snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state ? state : "");
+    snprintf(e->constraint, sizeof(e->constraint), "%s", cons ? cons : "");
+    snprintf(e->message, sizeof(e->message), "%s", msg ? msg : PQerrorMessage(s->conn));
+    if (!strcmp(e->sqlstate, "40001") || !strcmp(e->sqlstate, "40P01")) {
+        e->status = DB_RETRY;
+    } else if (!strcmp(e->sqlstate, "57014")) {
+        e->status = DB_UNAVAILABLE;
+        e->reason = "the database did not answer in time";
+    } else if (!strcmp(e->sqlstate, "25006")) {
+        e->status = DB_UNAVAILABLE;
+        e->reason = "the database is read-only (failover in progress?)";
     } else {
-        log_error("request %s: SQLSTATE %s: %s", r->request_id, state, msg ? msg : "");
-        http_problem(r, 500, "unexpected database error");
+        e->status = DB_ERROR;
     }
+    return e->status;
 }
 
-struct db_rows *db_run(struct request *r, const char *stmt, int nparams, const char *const *params)
+/* After a lost connection: mark everything opened before as stale, reconnect this session in
+ * place when the unit of work may repeat its statement. */
+static bool recover(struct db_session *s, bool may_repeat)
 {
+    s->broken = true;
+    atomic_fetch_add(&s->pool->epoch, 1);
+    PQfinish(s->conn);
+    s->conn = NULL;
+    if (!may_repeat || !session_connect(s)) {
+        fail(&s->err, DB_UNAVAILABLE, "the database connection was lost");
+        return false;
+    }
+    return true;
+}
+
+/* Runs one command: a prepared statement (stmt != NULL) or plain SQL. repeatable: the command
+ * may be sent again on a fresh connection if the first one was lost. */
+static enum db_status run(struct db_session *s, const char *stmt, const char *sql, int nparams,
+                          const char *const *params, bool repeatable, PGresult **out)
+{
+    *out = NULL;
+    if (!s->conn)
+        return fail(&s->err, DB_UNAVAILABLE, "the database connection was lost");
     for (int attempt = 0;; attempt++) {
-        if (!session_for(r))
-            return NULL;
-        struct db_session *s = r->db;
-        PGresult *res = PQexecPrepared(s->conn, stmt, nparams, params, NULL, NULL, 0);
+        PGresult *res = stmt ? PQexecPrepared(s->conn, stmt, nparams, params, NULL, NULL, 0)
+                             : PQexec(s->conn, sql);
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-            struct db_rows *rows = malloc(sizeof(*rows));
-            if (!r->results)
-                r->results = calloc(1, sizeof(*r->results));
-            if (!rows || !r->results)
-                abort();
-            rows->res = res;
-            rows->next = r->results->head;
-            r->results->head = rows;
-            return rows;
+            *out = res;
+            return DB_OK;
         }
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         if (connection_lost(s, state)) {
             PQclear(res);
-            s->broken = true;
-            atomic_fetch_add(&s->pool->epoch, 1);
-            bool retry = attempt == 0 && s->tx_depth == 0 && r->method == M_GET;
-            pool_release(s);
-            r->db = NULL;
-            if (retry)
-                continue; /* a read outside a transaction is safe to repeat once */
-            unavailable(r, "the database connection was lost");
-            return NULL;
+            if (recover(s, repeatable && attempt == 0 && s->tx_depth == 0))
+                continue;
+            return DB_UNAVAILABLE;
         }
-        snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state);
-        const char *cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-        snprintf(s->constraint, sizeof(s->constraint), "%s", cons ? cons : "");
-        queue_problem(r, state, res);
+        enum db_status status = record_error(s, res);
         PQclear(res);
-        return NULL;
+        return status;
     }
+}
+
+enum db_status db_exec(struct db_session *s, const char *stmt, int nparams,
+                       const char *const *params, struct db_rows **out)
+{
+    PGresult *res;
+    *out = NULL;
+    enum db_status st = run(s, stmt, NULL, nparams, params, s->reads_only, &res);
+    if (st != DB_OK)
+        return st;
+    struct db_rows *rows = xmalloc(sizeof(*rows));
+    rows->res = res;
+    rows->next = s->results;
+    s->results = rows;
+    *out = rows;
+    return DB_OK;
 }
 
 int db_nrows(const struct db_rows *rows)
@@ -318,89 +341,92 @@ int db_nrows(const struct db_rows *rows)
 
 const char *db_get(const struct db_rows *rows, int row, int col)
 {
-    if (row >= PQntuples(rows->res) || col >= PQnfields(rows->res) ||
+    if (row < 0 || col < 0 || row >= PQntuples(rows->res) || col >= PQnfields(rows->res) ||
         PQgetisnull(rows->res, row, col))
         return NULL;
     return PQgetvalue(rows->res, row, col);
 }
 
-const char *db_sqlstate(const struct request *r)
+/* A parameterless command whose result only matters as a status. */
+static enum db_status run_plain(struct db_session *s, const char *sql, bool repeatable,
+                                const char *want_tag)
 {
-    return r->db ? r->db->sqlstate : "";
-}
-
-const char *db_constraint(const struct request *r)
-{
-    return r->db ? r->db->constraint : "";
-}
-
-/* Runs a parameterless command. retry_safe: the command changes nothing by itself (BEGIN,
- * SELECT 1), so after a lost connection it is repeated once on a fresh one. */
-static bool run_plain(struct request *r, const char *sql, bool retry_safe)
-{
-    for (int attempt = 0;; attempt++) {
-        if (!session_for(r))
-            return false;
-        PGresult *res = PQexec(r->db->conn, sql);
-        ExecStatusType st = PQresultStatus(res);
-        bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-        if (ok) {
-            PQclear(res);
-            return true;
-        }
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        if (connection_lost(r->db, state)) {
-            PQclear(res);
-            r->db->broken = true;
-            atomic_fetch_add(&r->db->pool->epoch, 1);
-            bool retry = retry_safe && attempt == 0 && r->db->tx_depth == 0;
-            pool_release(r->db);
-            r->db = NULL;
-            if (retry)
-                continue;
-            unavailable(r, "the database connection was lost");
-            return false;
-        }
-        queue_problem(r, state ? state : "XX000", res);
-        PQclear(res);
-        return false;
+    PGresult *res;
+    enum db_status st = run(s, NULL, sql, 0, NULL, repeatable, &res);
+    if (st != DB_OK)
+        return st;
+    if (want_tag && strcmp(PQcmdStatus(res), want_tag) != 0) {
+        /* COMMIT of an aborted transaction "succeeds" with the tag ROLLBACK */
+        memset(&s->err, 0, sizeof(s->err));
+        s->err.status = DB_ERROR;
+        snprintf(s->err.sqlstate, sizeof(s->err.sqlstate), "25P02");
+        snprintf(s->err.message, sizeof(s->err.message), "%s answered %s", sql, PQcmdStatus(res));
+        st = DB_ERROR;
     }
-}
-
-bool db_begin(struct request *r)
-{
-    if (r->db && r->db->tx_depth > 0) {
-        r->db->tx_depth++;
-        return true;
-    }
-    r->prefer_replica = false; /* writes and their reads stay on the primary */
-    if (!run_plain(r, "BEGIN", true))
-        return false;
-    r->db->tx_depth = 1;
-    return true;
-}
-
-bool db_commit(struct request *r)
-{
-    if (!r->db || r->db->tx_depth == 0)
-        return false;
-    if (--r->db->tx_depth > 0)
-        return true;
-    return run_plain(r, "COMMIT", false);
-}
-
-void db_rollback(struct request *r)
-{
-    if (!r->db || r->db->tx_depth == 0)
-        return;
-    r->db->tx_depth = 0;
-    PGresult *res = PQexec(r->db->conn, "ROLLBACK");
     PQclear(res);
+    return st;
 }
 
-bool db_in_transaction(const struct request *r)
+enum db_status db_begin(struct db_session *s)
 {
-    return r->db && r->db->tx_depth > 0;
+    if (s->tx_depth > 0) {
+        s->tx_depth++;
+        return DB_OK;
+    }
+    enum db_status st = run_plain(s, "BEGIN", true, NULL);
+    if (st == DB_OK)
+        s->tx_depth = 1;
+    return st;
+}
+
+enum db_status db_commit(struct db_session *s)
+{
+    if (s->tx_depth == 0) {
+        fail(&s->err, DB_ERROR, NULL);
+        snprintf(s->err.message, sizeof(s->err.message), "COMMIT outside a transaction");
+        return DB_ERROR;
+    }
+    if (--s->tx_depth > 0)
+        return DB_OK;
+    return run_plain(s, "COMMIT", false, "COMMIT");
+}
+
+void db_rollback(struct db_session *s)
+{
+    if (s->tx_depth == 0)
+        return;
+    s->tx_depth = 0;
+    if (s->conn) {
+        PGresult *res = PQexec(s->conn, "ROLLBACK");
+        PQclear(res);
+    }
+}
+
+bool db_in_transaction(const struct db_session *s)
+{
+    return s->tx_depth > 0;
+}
+
+enum db_status db_transaction(struct db_session *s, db_tx_body body, void *cls, int attempts,
+                              void (*reset)(void *cls))
+{
+    bool outermost = s->tx_depth == 0;
+    for (int attempt = 1;; attempt++) {
+        enum db_status st = db_begin(s);
+        if (st == DB_OK) {
+            st = body(s, cls);
+            if (st == DB_OK)
+                st = db_commit(s);
+        }
+        if (st == DB_OK)
+            return DB_OK;
+        db_rollback(s);
+        if (st != DB_RETRY || !outermost || attempt >= attempts)
+            return st;
+        log_debug("transaction repeated after SQLSTATE %s (attempt %d)", s->err.sqlstate, attempt);
+        if (reset)
+            reset(cls);
+    }
 }
 
 void db_pool_stats(int *size, int *in_use, long *waits, long *failures)
@@ -413,7 +439,7 @@ void db_pool_stats(int *size, int *in_use, long *waits, long *failures)
     *failures = atomic_load(&connect_failures);
 }
 
-bool db_ping(struct request *r)
+enum db_status db_ping(struct db_session *s)
 {
-    return run_plain(r, "SELECT 1", true);
+    return run_plain(s, "SELECT 1", true, NULL);
 }

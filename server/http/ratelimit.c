@@ -27,7 +27,7 @@ static unsigned hash_key(const char *s)
 
 bool ratelimit_allow(const char *key_id, double rate, int *retry_after_s)
 {
-    uint64_t now = time_now_ms();
+    uint64_t now = time_mono_us() / 1000; /* a wall-clock step back must not refill buckets */
     double burst = rate < 1 ? 1 : rate;
     pthread_mutex_lock(&lock);
     unsigned h = hash_key(key_id) % SLOTS;
@@ -48,7 +48,8 @@ bool ratelimit_allow(const char *key_id, double rate, int *retry_after_s)
         b->tokens = burst;
         b->last_ms = now;
     }
-    b->tokens += (double)(now - b->last_ms) / 1000.0 * rate;
+    if (now > b->last_ms)
+        b->tokens += (double)(now - b->last_ms) / 1000.0 * rate;
     if (b->tokens > burst)
         b->tokens = burst;
     b->last_ms = now;

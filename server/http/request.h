@@ -1,22 +1,20 @@
 /* The surface a handler sees: the parsed request, the caller's identity, and the response it
  * fills. Handlers never touch libmicrohttpd or libpq types; the HTTP layer (server.c) fills
- * this struct and turns the response into bytes, the database layer (db/db.h) runs named
- * statements on the request's behalf. Everything here lives in the request arena or is freed
- * when the request completes. */
+ * this struct and turns the response into bytes. The request owns one database session
+ * (opened on its first statement, closed before the response is sent). Everything here lives
+ * in the request arena or is freed when the request completes. */
 #ifndef CSRD_REQUEST_H
 #define CSRD_REQUEST_H
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "db/db.h"
 #include "http/query.h"
+#include "principal.h"
 #include "util/arena.h"
 
 enum http_method { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS, M_HEAD, M_OTHER };
-
-enum role { ROLE_NONE = 0, ROLE_VIEWER, ROLE_AGENT, ROLE_SUPERVISOR, ROLE_ADMIN };
-const char *role_name(enum role r);
-enum role role_parse(const char *s); /* ROLE_NONE when unknown */
 
 struct http_header {
     const char *name, *value;
@@ -29,18 +27,14 @@ struct response {
     char *body; /* malloc'd, freed by the HTTP layer */
     size_t body_len;
     struct http_header *headers;
-};
-
-struct principal {
-    char key_id[37];
-    char name[128];
-    enum role role;
+    /* what an Idempotency-Key replay answers when it must differ from body (a secret shown
+     * once); arena memory, NULL when the same */
+    const char *stored_body;
 };
 
 #define PATH_MAX_PARAMS 3
 
 struct route;
-struct db_session;
 
 struct request {
     struct arena arena;
@@ -55,12 +49,12 @@ struct request {
     struct principal who; /* role ROLE_NONE on unauthenticated routes */
     struct response resp;
     const struct route *route;
-    bool prefer_replica; /* the route only reads: may use CSRD_READ_DATABASE_URL */
+    bool prefer_replica;      /* the route only reads: may use CSRD_READ_DATABASE_URL */
+    struct db_session *db;    /* NULL until the first statement; closed by the HTTP layer */
+    enum db_status db_failed; /* status of the last failed statement, DB_OK when none */
 
-    /* private to the HTTP and database layers */
+    /* private to the HTTP layer */
     void *conn;
-    struct db_session *db;
-    struct db_result_list *results;
     uint64_t start_us;
 };
 
@@ -70,6 +64,8 @@ const char *http_header(struct request *r, const char *name);
 void http_add_header(struct request *r, const char *name, const char *value);
 
 /* Responses. Each sets r->resp; the last one wins. */
+/* Forgets everything a handler put into the response (status, body, headers). */
+void http_response_reset(struct request *r);
 void http_reply_raw(struct request *r, int status, const char *content_type, char *body,
                     size_t len /* body malloc'd, ownership taken */);
 void http_reply_json(struct request *r, int status, json_t *body /* reference stolen */);
@@ -79,5 +75,10 @@ void http_problem(struct request *r, int status, const char *detail);
 /* 422 with the given {"field","message"} array (reference stolen). */
 void http_problem_fields(struct request *r, json_t *errors);
 void http_problem_field(struct request *r, const char *field, const char *message);
+/* The one mapping of database failures to problems: 503 + Retry-After when unavailable, 409
+ * for unique violations and repeated serialization failures, 422 for other constraint and
+ * data errors, 500 (logged with the server's text) otherwise. No database text reaches the
+ * client. */
+void http_problem_db(struct request *r, const struct db_error *e);
 const char *http_status_title(int status);
 #endif

@@ -1,25 +1,12 @@
 /* Response helpers and problem+json (RFC 9457). The problem `type` is a URN per kind of
  * problem (urn:csrd:problem:validation, ...), stable for clients to switch on. */
+#include "util/xalloc.h"
 #include "http/request.h"
+#include "log.h"
 #include "util/strbuf.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const ROLE_NAMES[] = {"none", "viewer", "agent", "supervisor", "admin"};
-
-const char *role_name(enum role r)
-{
-    return ROLE_NAMES[r];
-}
-
-enum role role_parse(const char *s)
-{
-    for (int i = ROLE_VIEWER; i <= ROLE_ADMIN; i++)
-        if (s && !strcmp(s, ROLE_NAMES[i]))
-            return (enum role)i;
-    return ROLE_NONE;
-}
 
 const char *http_status_title(int status)
 {
@@ -102,6 +89,12 @@ void http_add_header(struct request *r, const char *name, const char *value)
     r->resp.headers = h;
 }
 
+void http_response_reset(struct request *r)
+{
+    free(r->resp.body);
+    memset(&r->resp, 0, sizeof(r->resp));
+}
+
 void http_reply_raw(struct request *r, int status, const char *content_type, char *body, size_t len)
 {
     free(r->resp.body);
@@ -113,7 +106,7 @@ void http_reply_raw(struct request *r, int status, const char *content_type, cha
 
 void http_reply_json(struct request *r, int status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *text = xjson_dumps(body, JSON_COMPACT);
     json_decref(body);
     http_reply_raw(r, status, "application/json", text, text ? strlen(text) : 0);
 }
@@ -123,8 +116,23 @@ void http_reply_empty(struct request *r, int status)
     http_reply_raw(r, status, NULL, NULL, 0);
 }
 
+/* A problem replaces a success that was being prepared: its Location, ETag and Link must not
+ * survive into the error response. */
+static void drop_success_headers(struct request *r)
+{
+    struct http_header **h = &r->resp.headers;
+    while (*h) {
+        if (!strcmp((*h)->name, "Location") || !strcmp((*h)->name, "ETag") ||
+            !strcmp((*h)->name, "Link"))
+            *h = (*h)->next;
+        else
+            h = &(*h)->next;
+    }
+}
+
 static void problem_reply(struct request *r, int status, const char *detail, json_t *errors)
 {
+    drop_success_headers(r);
     json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "", "title", http_status_title(status),
                           "status", status, "request_id", r->request_id);
     char type[96];
@@ -133,7 +141,7 @@ static void problem_reply(struct request *r, int status, const char *detail, jso
     json_object_set_new(p, "detail", json_string(detail ? detail : http_status_title(status)));
     if (errors)
         json_object_set_new(p, "errors", errors);
-    char *text = json_dumps(p, JSON_COMPACT);
+    char *text = xjson_dumps(p, JSON_COMPACT);
     json_decref(p);
     http_reply_raw(r, status, "application/problem+json", text, text ? strlen(text) : 0);
 }
@@ -153,4 +161,34 @@ void http_problem_field(struct request *r, const char *field, const char *messag
     json_t *errors = json_array();
     json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", message));
     http_problem_fields(r, errors);
+}
+
+void http_problem_db(struct request *r, const struct db_error *e)
+{
+    const char *state = e->sqlstate;
+    switch (e->status) {
+    case DB_UNAVAILABLE:
+        http_add_header(r, "Retry-After", "1");
+        http_problem(r, 503, e->reason ? e->reason : "the database is unavailable");
+        return;
+    case DB_RETRY:
+        http_problem(r, 409, "the record was changed concurrently; retry");
+        return;
+    case DB_OK:
+    case DB_ABORTED:
+    case DB_ERROR:
+        break;
+    }
+    if (!strcmp(state, "23505")) {
+        http_problem(r, 409, "a record with this unique value already exists");
+    } else if (!strcmp(state, "23503")) {
+        http_problem(r, 422, "a referenced record does not exist");
+    } else if (!strncmp(state, "23", 2) || !strncmp(state, "22", 2)) {
+        /* check, not-null or data exceptions that slipped past validation */
+        log_warn("request %s: SQLSTATE %s: %s", r->request_id, state, e->message);
+        http_problem(r, 422, "a value is not acceptable");
+    } else {
+        log_error("request %s: SQLSTATE %s: %s", r->request_id, state, e->message);
+        http_problem(r, 500, "unexpected database error");
+    }
 }

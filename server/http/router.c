@@ -1,6 +1,7 @@
 /* Linear match over a few dozen routes: cheaper than any index at this size, and the order of
  * the table is the order of precedence (literal segments before placeholders). */
 #include "http/router.h"
+#include "log.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -9,15 +10,32 @@
 static struct route routes[ROUTER_MAX];
 static size_t nroutes;
 
-void router_init(const struct route *const *tables)
+static int placeholders(const char *pattern)
+{
+    int n = 0;
+    for (; *pattern; pattern++)
+        n += *pattern == '{';
+    return n;
+}
+
+int router_init(const struct route *const *tables)
 {
     nroutes = 0;
     for (; *tables; tables++)
-        for (const struct route *rt = *tables; rt->pattern && nroutes < ROUTER_MAX; rt++) {
+        for (const struct route *rt = *tables; rt->pattern; rt++) {
+            if (nroutes == ROUTER_MAX) {
+                log_error("more than %d routes: raise ROUTER_MAX", ROUTER_MAX);
+                return -1;
+            }
+            if (placeholders(rt->pattern) > PATH_MAX_PARAMS) {
+                log_error("route %s has more than %d placeholders", rt->pattern, PATH_MAX_PARAMS);
+                return -1;
+            }
             routes[nroutes] = *rt;
             routes[nroutes].index = (int)nroutes;
             nroutes++;
         }
+    return 0;
 }
 
 size_t router_count(void)

@@ -5,7 +5,9 @@
 #define CSRD_ROUTER_H
 #include "http/request.h"
 
-#define ROUTE_READ_ONLY 1u /* may be served from the read replica */
+#define ROUTE_READ_ONLY  1u /* may be served from the read replica */
+#define ROUTE_IDEMPOTENT 2u /* a POST that honours Idempotency-Key (see http_hooks) */
+#define ROUTE_BULK_BODY  4u /* takes bodies up to CSRD_MAX_BULK_BODY instead of CSRD_MAX_BODY */
 
 struct route {
     enum http_method method;
@@ -16,8 +18,10 @@ struct route {
     int index; /* position in the merged table, set by router_init (metrics) */
 };
 
-/* Takes the NULL-pattern-terminated route arrays; keeps pointers to them. */
-void router_init(const struct route *const *tables);
+/* Takes the NULL-pattern-terminated route arrays (copies them). -1, with the reason logged,
+ * when there are more routes than the table holds or a pattern has more placeholders than
+ * PATH_MAX_PARAMS: a route that silently never matches is a start-up error. */
+int router_init(const struct route *const *tables);
 size_t router_count(void);
 const struct route *router_at(size_t i);
 

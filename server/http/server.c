@@ -1,7 +1,9 @@
-/* libmicrohttpd glue. The access handler follows the library's contract: first call creates
- * the request (and refuses an announced body that is too large), following calls hand over
- * body chunks, the last call runs the request and queues its response. Nothing past this file
- * sees a libmicrohttpd type. */
+/* libmicrohttpd glue. The access handler follows the library's contract: the first call
+ * creates the request and routes it (so that the route's body limit applies, and an announced
+ * body that is too large is refused before it is read), following calls hand over body
+ * chunks, the last call authenticates, runs the handler and queues its response. Nothing past
+ * this file sees a libmicrohttpd type. */
+#include "util/xalloc.h"
 #include "http/server.h"
 #include "auth.h"
 #include "config.h"
@@ -10,7 +12,6 @@
 #include "http/ratelimit.h"
 #include "http/router.h"
 #include "log.h"
-#include "resources/plumbing.h"
 #include "util/strbuf.h"
 #include "util/text.h"
 #include "util/timefmt.h"
@@ -30,12 +31,15 @@
 
 static struct MHD_Daemon *daemon_handle;
 static atomic_int inflight;
+static const struct http_hooks *hooks;
 
 /* Per-connection state while a request is read and answered. */
 struct pending {
     struct request req;
     struct strbuf body;
-    size_t limit;
+    size_t limit, received;
+    enum route_result found; /* decided on the first call, before the body */
+    char allow[128];
     bool too_large;
     bool answered;
 };
@@ -153,26 +157,86 @@ static bool parse_query(struct request *r)
     return true;
 }
 
+/* Authentication, role and rate limit: true to run the handler, false with a problem. Keys
+ * are checked on the primary; a read-only route then moves to the replica, if there is one. */
+static bool admit(struct request *r, const struct route *rt)
+{
+    struct db_error err;
+    enum auth_result ar = auth_authenticate(http_header(r, "Authorization"), &r->db, &r->who, &err);
+    if (ar != AUTH_OK) {
+        static const char *const WHY[] = {[AUTH_MISSING] =
+                                              "an Authorization: Bearer <token> header is required",
+                                          [AUTH_SCHEME] = "only Bearer tokens are accepted",
+                                          [AUTH_INVALID] = "the token is not valid or was revoked"};
+        if (ar == AUTH_DB_FAILED) {
+            http_problem_db(r, &err);
+        } else {
+            http_add_header(r, "WWW-Authenticate", "Bearer realm=\"csrd\"");
+            http_problem(r, 401, WHY[ar]);
+        }
+        return false;
+    }
+    if (r->who.role < rt->min_role) {
+        char detail[128];
+        snprintf(detail, sizeof(detail), "this needs the %s role; the key has %s",
+                 role_name(rt->min_role), role_name(r->who.role));
+        http_problem(r, 403, detail);
+        return false;
+    }
+    int retry = 1;
+    if (cfg->rate_limit > 0 && !ratelimit_allow(r->who.key_id, cfg->rate_limit, &retry)) {
+        char secs[16];
+        snprintf(secs, sizeof(secs), "%d", retry);
+        http_add_header(r, "Retry-After", secs);
+        http_problem(r, 429, "rate limit exceeded for this API key (CSRD_RATE_LIMIT)");
+        return false;
+    }
+    if (r->prefer_replica && r->db && db_has_replica()) {
+        db_session_close(r->db); /* the lookup's primary session; reads go to the replica */
+        r->db = NULL;
+    }
+    return true;
+}
+
+static bool idempotency_key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 255)
+        return false;
+    for (; *k; k++)
+        if (*k < 0x21 || *k > 0x7e)
+            return false;
+    return true;
+}
+
+static void run_handler(struct request *r, const struct route *rt)
+{
+    const char *key = (rt->flags & ROUTE_IDEMPOTENT) && hooks && hooks->run_idempotent
+                          ? http_header(r, "Idempotency-Key")
+                          : NULL;
+    if (!key) {
+        rt->handler(r);
+    } else if (!idempotency_key_ok(key)) {
+        http_problem(r, 400, "Idempotency-Key must be 1 to 255 visible ASCII characters");
+    } else {
+        hooks->run_idempotent(r, rt->handler, key);
+    }
+}
+
 static void dispatch(struct pending *p)
 {
     struct request *r = &p->req;
-    const struct route *rt = NULL;
-    char allow[128];
-    enum route_result found = router_match(r, r->path, r->method, &rt, allow, sizeof(allow));
-    r->route = rt;
-
+    const struct route *rt = r->route;
     if (r->method == M_OPTIONS) {
-        if (found == ROUTE_FOUND) /* never: no OPTIONS routes */
-            found = ROUTE_BAD_METHOD;
-        handle_options(r, allow, found == ROUTE_BAD_METHOD);
+        handle_options(r, p->allow, p->found != ROUTE_NOT_FOUND);
         return;
     }
-    if (found == ROUTE_NOT_FOUND) {
+    if (p->found == ROUTE_NOT_FOUND) {
         http_problem(r, 404, "no such resource");
         return;
     }
-    if (found == ROUTE_BAD_METHOD) {
-        http_add_header(r, "Allow", allow);
+    if (p->found == ROUTE_BAD_METHOD) {
+        http_add_header(r, "Allow", p->allow);
         http_problem(r, 405, "this method is not allowed here; see the Allow header");
         return;
     }
@@ -187,26 +251,9 @@ static void dispatch(struct pending *p)
     if (!parse_query(r))
         return;
     r->prefer_replica = (rt->flags & ROUTE_READ_ONLY) != 0;
-    if (rt->min_role != ROLE_NONE) {
-        if (!auth_authenticate(r))
-            return;
-        if (r->who.role < rt->min_role) {
-            char detail[128];
-            snprintf(detail, sizeof(detail), "this needs the %s role; the key has %s",
-                     role_name(rt->min_role), role_name(r->who.role));
-            http_problem(r, 403, detail);
-            return;
-        }
-        int retry = 1;
-        if (cfg->rate_limit > 0 && !ratelimit_allow(r->who.key_id, cfg->rate_limit, &retry)) {
-            char secs[16];
-            snprintf(secs, sizeof(secs), "%d", retry);
-            http_add_header(r, "Retry-After", secs);
-            http_problem(r, 429, "rate limit exceeded for this API key (CSRD_RATE_LIMIT)");
-            return;
-        }
-    }
-    plumbing_run_handler(r, rt->handler);
+    if (rt->min_role != ROLE_NONE && !admit(r, rt))
+        return;
+    run_handler(r, rt);
 }
 
 static enum MHD_Result queue(struct pending *p)
@@ -221,12 +268,15 @@ static enum MHD_Result queue(struct pending *p)
     if (r->resp.body) {
         resp =
             MHD_create_response_from_buffer(r->resp.body_len, r->resp.body, MHD_RESPMEM_MUST_FREE);
-        r->resp.body = NULL; /* libmicrohttpd frees it */
+        if (resp)
+            r->resp.body = NULL; /* libmicrohttpd frees it from now on */
     } else {
         resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     }
-    if (!resp)
-        return MHD_NO;
+    if (!resp) {
+        log_error("request %s: cannot create the response; closing the connection", r->request_id);
+        return MHD_NO; /* the body, still ours, is freed when the request completes */
+    }
     if (r->resp.content_type)
         MHD_add_response_header(resp, "Content-Type", r->resp.content_type);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
@@ -242,19 +292,23 @@ static enum MHD_Result queue(struct pending *p)
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->resp.status, resp);
     MHD_destroy_response(resp);
     p->answered = true;
+    if (ret != MHD_YES)
+        log_error("request %s: libmicrohttpd refused to queue the %d response", r->request_id,
+                  r->resp.status);
     return ret;
 }
 
 static enum MHD_Result finish(struct pending *p)
 {
     dispatch(p);
-    db_request_done(&p->req); /* give the connection back before the bytes go out */
+    db_session_close(p->req.db); /* give the connection back before the bytes go out */
+    p->req.db = NULL;
     return queue(p);
 }
 
 static struct pending *pending_new(struct MHD_Connection *conn, const char *url, const char *method)
 {
-    struct pending *p = calloc(1, sizeof(*p));
+    struct pending *p = xcalloc(1, sizeof(*p));
     if (!p)
         return NULL;
     struct request *r = &p->req;
@@ -270,7 +324,12 @@ static struct pending *pending_new(struct MHD_Connection *conn, const char *url,
         snprintf(r->request_id, sizeof(r->request_id), "%s", rid);
     else
         uuid7_new(r->request_id);
-    p->limit = cfg->max_body;
+    const struct route *rt = NULL;
+    p->found = router_match(r, r->path, r->method, &rt, p->allow, sizeof(p->allow));
+    if (p->found == ROUTE_FOUND && r->method == M_OPTIONS) /* never: no OPTIONS routes */
+        p->found = ROUTE_BAD_METHOD;
+    r->route = p->found == ROUTE_FOUND ? rt : NULL;
+    p->limit = (rt && (rt->flags & ROUTE_BULK_BODY)) ? cfg->max_bulk_body : cfg->max_body;
     atomic_fetch_add(&inflight, 1);
     return p;
 }
@@ -296,15 +355,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (!p->too_large) {
-            if (p->body.len + *upload_data_size > p->limit) {
-                p->too_large = true;
-                strbuf_free(&p->body);
-            } else {
-                strbuf_append(&p->body, upload_data, *upload_data_size);
-            }
-        }
+        size_t n = *upload_data_size;
         *upload_data_size = 0;
+        p->received += n;
+        if (p->received > p->limit) {
+            /* A body without Content-Length (chunked) passed the limit. libmicrohttpd 0.9.75
+             * cannot queue a response while it reads a body: the rest is read and dropped up
+             * to as much again as the limit, then answered 413; a body that goes on beyond
+             * that is cut off by closing the connection, so nobody can keep a worker busy
+             * with an endless upload. */
+            p->too_large = true;
+            strbuf_free(&p->body);
+            if (p->received - n > 2 * p->limit || p->received > 2 * p->limit) {
+                log_warn("request %s: body over twice the limit without Content-Length; closing",
+                         p->req.request_id);
+                p->req.resp.status = 413; /* for the access log */
+                return MHD_NO;
+            }
+            return MHD_YES;
+        }
+        if (p->found == ROUTE_FOUND) /* a body for a 404/405 is read and dropped */
+            strbuf_append(&p->body, upload_data, n);
         return MHD_YES;
     }
     if (p->answered)
@@ -328,7 +399,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         log_info("%s %s %s %d %.3fms key=%s%s", r->request_id, r->method_name, r->path,
                  status ? status : 499, (double)us / 1000.0, r->who.key_id[0] ? r->who.key_id : "-",
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
-    db_request_done(r);
+    db_session_close(r->db);
     free(r->resp.body);
     strbuf_free(&p->body);
     arena_free(&r->arena);
@@ -337,8 +408,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&inflight, 1);
 }
 
-int http_start(void)
+int http_start(const struct http_hooks *h)
 {
+    hooks = h;
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICHOST | AI_PASSIVE};

@@ -3,9 +3,17 @@
  * limiting and its handler. */
 #ifndef CSRD_SERVER_H
 #define CSRD_SERVER_H
+#include "http/request.h"
 
-/* Starts listening per cfg; 0 or -1 (logged). Prints the bound address. */
-int http_start(void);
+/* What the layers above plug into the HTTP layer (it never calls them by name). */
+struct http_hooks {
+    /* Runs the handler of a ROUTE_IDEMPOTENT route when the request carries an
+     * Idempotency-Key (the key's value is passed, checked for shape by the caller). */
+    void (*run_idempotent)(struct request *r, http_handler h, const char *key);
+};
+
+/* Starts listening per cfg; 0 or -1 (logged). Prints the bound address. hooks is kept. */
+int http_start(const struct http_hooks *hooks);
 /* Stops accepting, waits (up to 10 s) for in-flight requests, stops the workers. */
 void http_stop(void);
 #endif

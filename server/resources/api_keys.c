@@ -1,6 +1,7 @@
 /* API keys. The token is generated here, returned once in the 201 body, and only its SHA-256
  * hash is stored; listing shows the first 12 characters (token_prefix) to tell keys apart.
  * Revocation is a soft delete (revoked_at) so that audit trails keep their actor. */
+#include "util/xalloc.h"
 #include "resources/api_keys.h"
 #include "auth.h"
 #include "resources/plumbing.h"
@@ -57,16 +58,22 @@ static void api_keys_create(struct request *r)
     snprintf(prefix, sizeof(prefix), "%.12s", token);
     const char *params[] = {id, json_string_value(json_object_get(body, "name")),
                             json_string_value(json_object_get(body, "role")), hash, prefix};
-    struct db_rows *rows = db_run(r, "api_keys_insert", 5, params);
+    struct db_rows *rows = rdb_run(r, "api_keys_insert", 5, params);
     json_decref(body);
-    if (!rows)
+    if (!rows || !reply_returned(r, 201, rows, arena_printf(&r->arena, "/v1/api-keys/%s", id)))
         return;
+    /* The token is shown in this answer only: an Idempotency-Key replay gets the key
+     * without it, and nothing that holds the token is ever stored. */
     json_t *key = json_loads(db_get(rows, 0, 0), 0, NULL);
+    if (!key) {
+        http_problem(r, 500, "the new key could not be rendered");
+        return;
+    }
+    r->resp.stored_body = arena_strdup(&r->arena, db_get(rows, 0, 0));
     json_object_set_new(key, "token", json_string(token));
-    char *text = json_dumps(key, JSON_COMPACT);
+    char *text = xjson_dumps(key, JSON_COMPACT);
     json_decref(key);
-    reply_record(r, 201, text, db_get(rows, 0, 1), arena_printf(&r->arena, "/v1/api-keys/%s", id));
-    free(text);
+    http_reply_raw(r, 201, "application/json", text, strlen(text));
 }
 
 static void api_keys_get(struct request *r)
@@ -77,9 +84,7 @@ static void api_keys_get(struct request *r)
 static void api_keys_revoke(struct request *r)
 {
     const char *id = req_path_uuid(r, 0);
-    if (!id || !db_begin(r) || !lock_by_id(r, "api_keys_lock", id, "API key"))
-        return;
-    if (!db_run(r, "api_keys_revoke", 1, &id) || !db_commit(r))
+    if (!id || !lock_and_run(r, "api_keys_lock", "API key", id, "api_keys_revoke", 1, &id, NULL))
         return;
     auth_forget(id);
     http_reply_empty(r, 204);
@@ -101,14 +106,14 @@ static void api_keys_list(struct request *r)
     const char *params[] = {query_get(&r->query, "role"), revoked ? "true" : "false", lp.cursor_key,
                             lp.cursor_id, lp.limit_text};
     struct db_rows *rows =
-        db_run(r, lp.desc ? "api_keys_list_desc" : "api_keys_list_asc", 5, params);
+        rdb_run(r, lp.desc ? "api_keys_list_desc" : "api_keys_list_asc", 5, params);
     if (rows)
         list_reply(r, rows, &lp, -1);
 }
 
 const struct route api_keys_routes[] = {
     {M_GET, "/v1/api-keys", api_keys_list, ROLE_ADMIN, 0, 0},
-    {M_POST, "/v1/api-keys", api_keys_create, ROLE_ADMIN, 0, 0},
+    {M_POST, "/v1/api-keys", api_keys_create, ROLE_ADMIN, ROUTE_IDEMPOTENT, 0},
     {M_GET, "/v1/api-keys/{id}", api_keys_get, ROLE_ADMIN, 0, 0},
     {M_DELETE, "/v1/api-keys/{id}", api_keys_revoke, ROLE_ADMIN, 0, 0},
     {0, NULL, NULL, 0, 0, 0}};

@@ -4,6 +4,7 @@
  * along the complaint_transitions table in the database (the one place the workflow is
  * written; a trigger refuses anything else). Every change writes a complaint_events row in
  * the same transaction, with the API key's name and role as actor. */
+#include "util/xalloc.h"
 #include "resources/complaints.h"
 #include "resources/customers.h"
 #include "resources/plumbing.h"
@@ -209,6 +210,9 @@ const struct db_stmt complaints_statements[] = {
      " FROM complaints c JOIN customers cu ON cu.id = c.customer_id"
      " JOIN sla_policies p ON p.severity = c.severity"
      " WHERE c.id = $1 AND NOT cu.do_not_contact RETURNING id, csrd_ts(scheduled_at)"},
+    {"complaints_rate",
+     "UPDATE complaints SET customer_satisfaction = $2::smallint, version = version + 1,"
+     " updated_at = csrd_now() WHERE id = $1"},
     {"complaints_escalate",
      "UPDATE complaints SET escalation_level = escalation_level + 1, version = version + 1,"
      " updated_at = csrd_now() WHERE id = $1 RETURNING complaint_json(complaints)::text, version"},
@@ -252,7 +256,53 @@ bool complaints_event(struct request *r, const char *complaint_id, const char *c
     uuid7_new(id);
     const char *params[] = {id, complaint_id, customer_id, type,        from,
                             to, note,         changes,     r->who.name, role_name(r->who.role)};
-    return db_run(r, "complaint_event_insert", 10, params) != NULL;
+    return rdb_run(r, "complaint_event_insert", 10, params) != NULL;
+}
+
+bool complaints_lock_state(struct request *r, const char *id, struct complaint_state *st)
+{
+    struct db_rows *rows = rdb_run(r, "complaints_lock_state", 1, &id);
+    memset(st, 0, sizeof(*st));
+    if (!rows)
+        return false;
+    if (db_nrows(rows) == 0)
+        return true;
+    st->found = true;
+    st->version = strtol(db_get(rows, 0, 1), NULL, 10);
+    st->status = db_get(rows, 0, 2);
+    st->customer_id = db_get(rows, 0, 3);
+    st->assignee = db_get(rows, 0, 4);
+    st->resolution = db_get(rows, 0, 5);
+    st->escalation_level = strtol(db_get(rows, 0, 6), NULL, 10);
+    return true;
+}
+
+struct db_rows *complaints_move(struct request *r, const char *id, const char *to,
+                                const char *resolution)
+{
+    const char *params[] = {id, to, resolution};
+    return rdb_run(r, "complaints_transition", 3, params);
+}
+
+bool complaints_rate(struct request *r, const char *id, long satisfaction)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%ld", satisfaction);
+    const char *params[] = {id, text};
+    return rdb_run(r, "complaints_rate", 2, params) != NULL;
+}
+
+/* Locks the complaint named by path parameter 0 for an action: 404 when missing, 412 on a
+ * stale If-Match. */
+static bool lock_for_action(struct request *r, const char *id, struct complaint_state *st)
+{
+    if (!complaints_lock_state(r, id, st))
+        return false;
+    if (!st->found) {
+        http_problem(r, 404, "no complaint with this id");
+        return false;
+    }
+    return req_if_match(r, st->version);
 }
 
 static void complaints_create(struct request *r)
@@ -263,16 +313,13 @@ static void complaints_create(struct request *r)
     char id[UUID_STR_LEN], event[UUID_STR_LEN];
     uuid7_new(id);
     uuid7_new(event);
-    char *doc = json_dumps(body, JSON_COMPACT);
+    char *doc = xjson_dumps(body, JSON_COMPACT);
     const char *params[] = {id, doc, event, r->who.name, role_name(r->who.role)};
-    struct db_rows *rows = db_run(r, "complaints_insert", 5, params);
+    struct db_rows *rows = rdb_run_mapped(r, "complaints_insert", 5, params, COMPLAINT_CONSTRAINTS);
     free(doc);
     json_decref(body);
-    if (!rows)
-        explain_constraint(r, COMPLAINT_CONSTRAINTS);
-    else
-        reply_record(r, 201, db_get(rows, 0, 0), db_get(rows, 0, 1),
-                     arena_printf(&r->arena, "/v1/complaints/%s", id));
+    if (rows)
+        reply_returned(r, 201, rows, arena_printf(&r->arena, "/v1/complaints/%s", id));
 }
 
 static void complaints_get(struct request *r)
@@ -301,7 +348,7 @@ static bool update_events(struct request *r, const char *id, const char *custome
                               json_string_value(json_object_get(merged, "assignee")), NULL, NULL);
     if (ok && json_array_size(others)) {
         json_t *changes = json_pack("{s:O}", "fields", others);
-        char *text = json_dumps(changes, JSON_COMPACT);
+        char *text = xjson_dumps(changes, JSON_COMPACT);
         ok = complaints_event(r, id, customer, "updated", NULL, NULL, NULL, text);
         free(text);
         json_decref(changes);
@@ -335,7 +382,7 @@ static void complaints_patch(struct request *r)
 /* 409 naming the statuses reachable from `from`, or the least role (403) for `to`. */
 static bool transition_allowed(struct request *r, const char *from, const char *to)
 {
-    struct db_rows *allowed = db_run(r, "complaints_allowed", 1, &from);
+    struct db_rows *allowed = rdb_run(r, "complaints_allowed", 1, &from);
     if (!allowed)
         return false;
     struct strbuf list;
@@ -371,7 +418,7 @@ static bool schedule_follow_up(struct request *r, const char *id, const char **n
     char fid[UUID_STR_LEN];
     uuid7_new(fid);
     const char *params[] = {id, fid};
-    struct db_rows *rows = db_run(r, "complaints_schedule_follow_up", 2, params);
+    struct db_rows *rows = rdb_run(r, "complaints_schedule_follow_up", 2, params);
     if (!rows)
         return false;
     *scheduled = db_nrows(rows) > 0;
@@ -381,52 +428,86 @@ static bool schedule_follow_up(struct request *r, const char *id, const char **n
     return true;
 }
 
+struct transition {
+    const char *id, *to, *note, *resolution;
+};
+
+static bool transition_body(struct request *r, void *cls)
+{
+    const struct transition *t = cls;
+    struct complaint_state st;
+    if (!lock_for_action(r, t->id, &st) || !transition_allowed(r, st.status, t->to))
+        return false;
+    if (!strcmp(t->to, "resolved") && !t->resolution && !st.resolution) {
+        http_problem_field(r, "resolution", "is required to resolve a complaint");
+        return false;
+    }
+    if (!strcmp(t->to, "rejected") && !t->note) {
+        http_problem_field(r, "note", "is required to reject a complaint (the reason)");
+        return false;
+    }
+    struct db_rows *upd = complaints_move(r, t->id, t->to, t->resolution);
+    if (!upd)
+        return false;
+    const char *event_note = t->note, *fu_note = NULL;
+    bool scheduled = false;
+    if (!strcmp(t->to, "resolved")) {
+        if (!schedule_follow_up(r, t->id, &fu_note, &scheduled))
+            return false;
+        event_note = t->note ? arena_printf(&r->arena, "%s (%s)", t->note, fu_note) : fu_note;
+    }
+    const char *from = st.status;
+    bool reopen =
+        !strcmp(t->to, "in_progress") &&
+        (!strcmp(from, "resolved") || !strcmp(from, "rejected") || !strcmp(from, "closed"));
+    return complaints_event(r, t->id, st.customer_id, reopen ? "reopen" : "transition", from, t->to,
+                            event_note, NULL) &&
+           (!scheduled || complaints_event(r, t->id, st.customer_id, "follow_up_scheduled", NULL,
+                                           NULL, fu_note, NULL)) &&
+           reply_returned(r, 200, upd, NULL);
+}
+
 static void complaints_transition(struct request *r)
 {
     const char *id = req_path_uuid(r, 0);
     json_t *body = id ? req_valid_body(r, TRANSITION_FIELDS) : NULL;
     if (!body)
         return;
-    const char *to = json_string_value(json_object_get(body, "to"));
-    const char *note = json_string_value(json_object_get(body, "note"));
-    const char *resolution = json_string_value(json_object_get(body, "resolution"));
-    struct db_rows *rows;
-    if (!db_begin(r) || !(rows = lock_by_id(r, "complaints_lock_state", id, "complaint")))
-        goto done;
-    const char *from = db_get(rows, 0, 2), *customer = db_get(rows, 0, 3);
-    if (!transition_allowed(r, from, to))
-        goto done;
-    if (!strcmp(to, "resolved") && !resolution && !db_get(rows, 0, 5)) {
-        http_problem_field(r, "resolution", "is required to resolve a complaint");
-        goto done;
-    }
-    if (!strcmp(to, "rejected") && !note) {
-        http_problem_field(r, "note", "is required to reject a complaint (the reason)");
-        goto done;
-    }
-    const char *params[] = {id, to, resolution};
-    struct db_rows *upd = db_run(r, "complaints_transition", 3, params);
-    if (!upd)
-        goto done;
-    const char *event_note = note, *fu_note = NULL;
-    bool scheduled = false;
-    if (!strcmp(to, "resolved")) {
-        if (!schedule_follow_up(r, id, &fu_note, &scheduled))
-            goto done;
-        event_note = note ? arena_printf(&r->arena, "%s (%s)", note, fu_note) : fu_note;
-    }
-    bool reopen =
-        !strcmp(to, "in_progress") &&
-        (!strcmp(from, "resolved") || !strcmp(from, "rejected") || !strcmp(from, "closed"));
-    if (!complaints_event(r, id, customer, reopen ? "reopen" : "transition", from, to, event_note,
-                          NULL) ||
-        (scheduled &&
-         !complaints_event(r, id, customer, "follow_up_scheduled", NULL, NULL, fu_note, NULL)))
-        goto done;
-    if (db_commit(r))
-        reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
-done:
+    struct transition t = {id, json_string_value(json_object_get(body, "to")),
+                           json_string_value(json_object_get(body, "note")),
+                           json_string_value(json_object_get(body, "resolution"))};
+    rdb_transaction(r, transition_body, &t);
     json_decref(body);
+}
+
+struct escalation {
+    const char *id, *reason;
+};
+
+static bool escalation_body(struct request *r, void *cls)
+{
+    const struct escalation *e = cls;
+    struct complaint_state st;
+    struct db_rows *upd;
+    if (!lock_for_action(r, e->id, &st))
+        return false;
+    if (st.escalation_level >= 3) {
+        http_problem(r, 409, "the complaint is already at the highest escalation level (3)");
+        return false;
+    }
+    if (!strcmp(st.status, "closed") || !strcmp(st.status, "rejected") ||
+        !strcmp(st.status, "resolved")) {
+        http_problem(r, 409,
+                     arena_printf(&r->arena, "a %s complaint cannot be escalated", st.status));
+        return false;
+    }
+    if (!(upd = rdb_run(r, "complaints_escalate", 1, &e->id)))
+        return false;
+    char from[24], to[24];
+    snprintf(from, sizeof(from), "%ld", st.escalation_level);
+    snprintf(to, sizeof(to), "%ld", st.escalation_level + 1);
+    return complaints_event(r, e->id, st.customer_id, "escalation", from, to, e->reason, NULL) &&
+           reply_returned(r, 200, upd, NULL);
 }
 
 static void complaints_escalate(struct request *r)
@@ -435,29 +516,8 @@ static void complaints_escalate(struct request *r)
     json_t *body = id ? req_valid_body(r, ESCALATION_FIELDS) : NULL;
     if (!body)
         return;
-    struct db_rows *rows, *upd;
-    if (!db_begin(r) || !(rows = lock_by_id(r, "complaints_lock_state", id, "complaint")))
-        goto done;
-    const char *status = db_get(rows, 0, 2);
-    long level = strtol(db_get(rows, 0, 6), NULL, 10);
-    if (level >= 3) {
-        http_problem(r, 409, "the complaint is already at the highest escalation level (3)");
-        goto done;
-    }
-    if (!strcmp(status, "closed") || !strcmp(status, "rejected") || !strcmp(status, "resolved")) {
-        http_problem(r, 409, arena_printf(&r->arena, "a %s complaint cannot be escalated", status));
-        goto done;
-    }
-    if (!(upd = db_run(r, "complaints_escalate", 1, &id)))
-        goto done;
-    char from[24], to[24];
-    snprintf(from, sizeof(from), "%ld", level);
-    snprintf(to, sizeof(to), "%ld", level + 1);
-    if (complaints_event(r, id, db_get(rows, 0, 3), "escalation", from, to,
-                         json_string_value(json_object_get(body, "reason")), NULL) &&
-        db_commit(r))
-        reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
-done:
+    struct escalation e = {id, json_string_value(json_object_get(body, "reason"))};
+    rdb_transaction(r, escalation_body, &e);
     json_decref(body);
 }
 
@@ -529,7 +589,7 @@ static void customer_complaints(struct request *r)
 
 static void sla_policies_list(struct request *r)
 {
-    struct db_rows *rows = db_run(r, "sla_policies_list", 0, NULL);
+    struct db_rows *rows = rdb_run(r, "sla_policies_list", 0, NULL);
     if (!rows)
         return;
     struct strbuf sb;
@@ -575,19 +635,21 @@ static void sla_policies_put(struct request *r)
     snprintf(b, sizeof(b), "%.6g", resolution);
     snprintf(c, sizeof(c), "%.6g", follow);
     const char *params[] = {severity, a, b, c};
-    struct db_rows *upd;
-    if (db_begin(r) && lock_by_id(r, "sla_policies_lock", severity, "SLA policy") &&
-        (upd = db_run(r, "sla_policies_update", 4, params)) && db_commit(r))
-        reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
+    struct db_rows *upd = lock_and_run(r, "sla_policies_lock", "SLA policy", severity,
+                                       "sla_policies_update", 4, params, COMPLAINT_CONSTRAINTS);
+    if (upd)
+        reply_returned(r, 200, upd, NULL);
 }
 
 const struct route complaints_routes[] = {
     {M_GET, "/v1/complaints", complaints_list, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
-    {M_POST, "/v1/complaints", complaints_create, ROLE_AGENT, 0, 0},
+    {M_POST, "/v1/complaints", complaints_create, ROLE_AGENT, ROUTE_IDEMPOTENT, 0},
     {M_GET, "/v1/complaints/{id}", complaints_get, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_PATCH, "/v1/complaints/{id}", complaints_patch, ROLE_AGENT, 0, 0},
-    {M_POST, "/v1/complaints/{id}/transitions", complaints_transition, ROLE_AGENT, 0, 0},
-    {M_POST, "/v1/complaints/{id}/escalations", complaints_escalate, ROLE_SUPERVISOR, 0, 0},
+    {M_POST, "/v1/complaints/{id}/transitions", complaints_transition, ROLE_AGENT, ROUTE_IDEMPOTENT,
+     0},
+    {M_POST, "/v1/complaints/{id}/escalations", complaints_escalate, ROLE_SUPERVISOR,
+     ROUTE_IDEMPOTENT, 0},
     {M_GET, "/v1/complaints/{id}/events", complaints_events, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_GET, "/v1/customers/{id}/complaints", customer_complaints, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_GET, "/v1/sla-policies", sla_policies_list, ROLE_VIEWER, ROUTE_READ_ONLY, 0},

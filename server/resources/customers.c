@@ -209,9 +209,7 @@ static void customers_patch(struct request *r)
 static void customers_archive(struct request *r)
 {
     const char *id = req_path_uuid(r, 0);
-    if (!id || !db_begin(r) || !lock_by_id(r, "customers_lock", id, "customer"))
-        return;
-    if (db_run(r, "customers_archive", 1, &id) && db_commit(r))
+    if (id && lock_and_run(r, "customers_lock", "customer", id, "customers_archive", 1, &id, NULL))
         http_reply_empty(r, 204);
 }
 
@@ -248,7 +246,7 @@ static void customers_list(struct request *r)
 
 const struct route customers_routes[] = {
     {M_GET, "/v1/customers", customers_list, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
-    {M_POST, "/v1/customers", customers_create, ROLE_AGENT, 0, 0},
+    {M_POST, "/v1/customers", customers_create, ROLE_AGENT, ROUTE_IDEMPOTENT, 0},
     {M_GET, "/v1/customers/{id}", customers_get, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_PATCH, "/v1/customers/{id}", customers_patch, ROLE_AGENT, 0, 0},
     {M_DELETE, "/v1/customers/{id}", customers_archive, ROLE_SUPERVISOR, 0, 0},

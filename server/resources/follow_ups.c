@@ -98,9 +98,6 @@ const struct db_stmt follow_ups_statements[] = {
      " ELSE csrd_now() END, satisfaction = $3::smallint, nps = $4::smallint,"
      " issue_resolved = $5::boolean, comment = $6, version = version + 1, updated_at = csrd_now()"
      " WHERE id = $1 RETURNING follow_up_json(follow_ups)::text, version"},
-    {"follow_ups_rate_complaint",
-     "UPDATE complaints SET customer_satisfaction = $2::smallint, version = version + 1,"
-     " updated_at = csrd_now() WHERE id = $1"},
     FOLLOW_UP_LIST("follow_ups_list_scheduled_at_asc", "scheduled_at", ">", FU_ASC, "ASC"),
     FOLLOW_UP_LIST("follow_ups_list_scheduled_at_desc", "scheduled_at", "<", FU_DESC, "DESC"),
     FOLLOW_UP_LIST("follow_ups_list_created_at_asc", "created_at", ">", FU_ASC, "ASC"),
@@ -121,7 +118,7 @@ static const struct constraint_field FOLLOW_UP_CONSTRAINTS[] = {
 static bool customer_contactable(struct request *r, const json_t *doc)
 {
     const char *customer = json_string_value(json_object_get(doc, "customer_id"));
-    struct db_rows *rows = db_run(r, "follow_ups_customer", 1, &customer);
+    struct db_rows *rows = rdb_run(r, "follow_ups_customer", 1, &customer);
     if (!rows)
         return false;
     if (db_nrows(rows) == 0) {
@@ -207,10 +204,12 @@ static bool completion_valid(struct request *r, json_t *body, bool has_complaint
 static bool apply_to_complaint(struct request *r, const char *complaint, const char *customer,
                                const char *follow_up, json_t *body)
 {
-    struct db_rows *lock = db_run(r, "complaints_lock_state", 1, &complaint);
-    if (!lock || db_nrows(lock) == 0)
-        return lock != NULL;
-    const char *status = db_get(lock, 0, 2);
+    struct complaint_state st;
+    if (!complaints_lock_state(r, complaint, &st))
+        return false;
+    if (!st.found)
+        return true;
+    const char *status = st.status;
     json_t *sat_j = json_object_get(body, "satisfaction");
     if (!sat_j) /* no_response: the complaint stays as it is */
         return complaints_event(r, complaint, customer, "follow_up_completed", NULL, NULL,
@@ -218,10 +217,7 @@ static bool apply_to_complaint(struct request *r, const char *complaint, const c
                                 NULL);
     long sat = (long)json_integer_value(sat_j);
     bool resolved = json_is_true(json_object_get(body, "issue_resolved"));
-    char sat_text[24];
-    snprintf(sat_text, sizeof(sat_text), "%ld", sat);
-    const char *rate[] = {complaint, sat_text};
-    if (!db_run(r, "follow_ups_rate_complaint", 2, rate) ||
+    if (!complaints_rate(r, complaint, sat) ||
         !complaints_event(r, complaint, customer, "follow_up_completed", NULL, NULL,
                           arena_printf(&r->arena, "follow-up %s: satisfaction %ld, issue %s",
                                        follow_up, sat, resolved ? "resolved" : "not resolved"),
@@ -232,8 +228,7 @@ static bool apply_to_complaint(struct request *r, const char *complaint, const c
     const char *to = (sat <= 2 || !resolved) ? "in_progress" : sat >= 4 ? "closed" : NULL;
     if (!to)
         return true;
-    const char *params[] = {complaint, to, NULL};
-    return db_run(r, "complaints_transition", 3, params) &&
+    return complaints_move(r, complaint, to, NULL) &&
            complaints_event(r, complaint, customer, !strcmp(to, "closed") ? "transition" : "reopen",
                             "resolved", to,
                             !strcmp(to, "closed") ? "the customer is satisfied"
@@ -241,66 +236,82 @@ static bool apply_to_complaint(struct request *r, const char *complaint, const c
                             NULL);
 }
 
-static void follow_ups_complete(struct request *r)
+struct completion {
+    const char *id;
+    json_t *body;
+};
+
+static bool completion_body(struct request *r, void *cls)
 {
-    const char *id = req_path_uuid(r, 0);
-    json_t *body = id ? req_json_object(r, false) : NULL;
-    if (!body)
-        return;
-    json_t *errors = json_array();
+    const struct completion *c = cls;
+    json_t *body = c->body;
     const char *status;
-    struct db_rows *rows, *upd;
-    if (!json_validate(body, COMPLETION_FIELDS, VALIDATE_CREATE, errors)) {
-        http_problem_fields(r, errors);
-        errors = NULL;
-        goto done;
-    }
-    if (!db_begin(r) || !(rows = lock_scheduled(r, id)))
-        goto done;
+    struct db_rows *rows = lock_scheduled(r, c->id), *upd;
+    if (!rows)
+        return false;
     const char *customer = db_get(rows, 0, 3), *complaint = db_get(rows, 0, 4);
     if (!completion_valid(r, body, complaint != NULL, &status))
-        goto done;
+        return false;
     char sat[24] = "", nps[24] = "";
     json_t *s = json_object_get(body, "satisfaction"), *n = json_object_get(body, "nps");
     json_t *ir = json_object_get(body, "issue_resolved");
     snprintf(sat, sizeof(sat), "%lld", s ? (long long)json_integer_value(s) : 0LL);
     snprintf(nps, sizeof(nps), "%lld", n ? (long long)json_integer_value(n) : 0LL);
-    const char *params[] = {id,
+    const char *params[] = {c->id,
                             status,
                             s ? sat : NULL,
                             n ? nps : NULL,
                             ir ? (json_is_true(ir) ? "true" : "false") : NULL,
                             json_string_value(json_object_get(body, "comment"))};
-    if (!(upd = db_run(r, "follow_ups_finish", 6, params)))
-        goto done;
-    if (complaint && !apply_to_complaint(r, complaint, customer, id, body))
-        goto done;
-    if (db_commit(r))
-        reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
-done:
+    return (upd = rdb_run(r, "follow_ups_finish", 6, params)) &&
+           (!complaint || apply_to_complaint(r, complaint, customer, c->id, body)) &&
+           reply_returned(r, 200, upd, NULL);
+}
+
+/* The body of an action, validated against spec (422 with every field error). */
+static json_t *action_body(struct request *r, const struct field_spec *spec, bool allow_empty)
+{
+    const char *id = req_path_uuid(r, 0);
+    json_t *body = id ? req_json_object(r, allow_empty) : NULL;
+    if (!body)
+        return NULL;
+    json_t *errors = json_array();
+    if (!json_validate(body, spec, VALIDATE_CREATE, errors)) {
+        http_problem_fields(r, errors);
+        json_decref(body);
+        return NULL;
+    }
     json_decref(errors);
-    json_decref(body);
+    return body;
+}
+
+static void follow_ups_complete(struct request *r)
+{
+    struct completion c = {r->params[0], action_body(r, COMPLETION_FIELDS, false)};
+    if (!c.body)
+        return;
+    rdb_transaction(r, completion_body, &c);
+    json_decref(c.body);
+}
+
+static bool cancellation_body(struct request *r, void *cls)
+{
+    const struct completion *c = cls;
+    const char *params[] = {c->id, "cancelled",
+                            NULL,  NULL,
+                            NULL,  json_string_value(json_object_get(c->body, "reason"))};
+    struct db_rows *upd;
+    return lock_scheduled(r, c->id) && (upd = rdb_run(r, "follow_ups_finish", 6, params)) &&
+           reply_returned(r, 200, upd, NULL);
 }
 
 static void follow_ups_cancel(struct request *r)
 {
-    const char *id = req_path_uuid(r, 0);
-    json_t *body = id ? req_json_object(r, true) : NULL;
-    if (!body)
+    struct completion c = {r->params[0], action_body(r, CANCELLATION_FIELDS, true)};
+    if (!c.body)
         return;
-    json_t *errors = json_array();
-    struct db_rows *upd;
-    if (!json_validate(body, CANCELLATION_FIELDS, VALIDATE_CREATE, errors)) {
-        http_problem_fields(r, errors);
-        errors = NULL;
-    } else if (db_begin(r) && lock_scheduled(r, id)) {
-        const char *params[] = {
-            id, "cancelled", NULL, NULL, NULL, json_string_value(json_object_get(body, "reason"))};
-        if ((upd = db_run(r, "follow_ups_finish", 6, params)) && db_commit(r))
-            reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
-    }
-    json_decref(errors);
-    json_decref(body);
+    rdb_transaction(r, cancellation_body, &c);
+    json_decref(c.body);
 }
 
 static void list_follow_ups(struct request *r, const char *customer)
@@ -343,10 +354,12 @@ static void customer_follow_ups(struct request *r)
 
 const struct route follow_ups_routes[] = {
     {M_GET, "/v1/follow-ups", follow_ups_list, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
-    {M_POST, "/v1/follow-ups", follow_ups_create, ROLE_AGENT, 0, 0},
+    {M_POST, "/v1/follow-ups", follow_ups_create, ROLE_AGENT, ROUTE_IDEMPOTENT, 0},
     {M_GET, "/v1/follow-ups/{id}", follow_ups_get, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_PATCH, "/v1/follow-ups/{id}", follow_ups_patch, ROLE_AGENT, 0, 0},
-    {M_POST, "/v1/follow-ups/{id}/completion", follow_ups_complete, ROLE_AGENT, 0, 0},
-    {M_POST, "/v1/follow-ups/{id}/cancellation", follow_ups_cancel, ROLE_AGENT, 0, 0},
+    {M_POST, "/v1/follow-ups/{id}/completion", follow_ups_complete, ROLE_AGENT, ROUTE_IDEMPOTENT,
+     0},
+    {M_POST, "/v1/follow-ups/{id}/cancellation", follow_ups_cancel, ROLE_AGENT, ROUTE_IDEMPOTENT,
+     0},
     {M_GET, "/v1/customers/{id}/follow-ups", customer_follow_ups, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {0, NULL, NULL, 0, 0, 0}};

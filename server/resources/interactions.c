@@ -146,13 +146,8 @@ static void interactions_patch(struct request *r)
 static void interactions_delete(struct request *r)
 {
     const char *id = req_path_uuid(r, 0);
-    if (!id || !db_begin(r) || !lock_by_id(r, "interactions_lock", id, "interaction"))
-        return;
-    if (!db_run(r, "interactions_delete", 1, &id)) {
-        explain_constraint(r, INTERACTION_CONSTRAINTS);
-        return;
-    }
-    if (db_commit(r))
+    if (id && lock_and_run(r, "interactions_lock", "interaction", id, "interactions_delete", 1, &id,
+                           INTERACTION_CONSTRAINTS))
         http_reply_empty(r, 204);
 }
 
@@ -205,7 +200,7 @@ static void customer_interactions(struct request *r)
 
 const struct route interactions_routes[] = {
     {M_GET, "/v1/interactions", interactions_list, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
-    {M_POST, "/v1/interactions", interactions_create, ROLE_AGENT, 0, 0},
+    {M_POST, "/v1/interactions", interactions_create, ROLE_AGENT, ROUTE_IDEMPOTENT, 0},
     {M_GET, "/v1/interactions/{id}", interactions_get, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_PATCH, "/v1/interactions/{id}", interactions_patch, ROLE_AGENT, 0, 0},
     {M_DELETE, "/v1/interactions/{id}", interactions_delete, ROLE_SUPERVISOR, 0, 0},

@@ -1,7 +1,9 @@
 /* Shared request plumbing; see plumbing.h. */
+#include "util/xalloc.h"
 #include "resources/plumbing.h"
 #include "http/headers.h"
 #include "json/merge_patch.h"
+#include "log.h"
 #include "util/cursor.h"
 #include "util/sha256.h"
 #include "util/strbuf.h"
@@ -29,24 +31,40 @@ const struct db_stmt plumbing_statements[] = {
                    " headers = NULL, body = NULL, created_at = now()"
                    " WHERE idempotency_keys.created_at < now() - interval '24 hours'"
                    " RETURNING 1"},
+    {"secrets_get", "SELECT value FROM csrd_secrets WHERE name = $1"},
     {"idem_get", "SELECT request_hash, status, headers, body FROM idempotency_keys"
                  " WHERE api_key_id = $1 AND key = $2"},
     {"idem_store", "UPDATE idempotency_keys SET status = $3, headers = $4, body = $5"
                    " WHERE api_key_id = $1 AND key = $2"},
     {NULL, NULL}};
 
-/* ---- Idempotency-Key ---------------------------------------------------------------- */
+/* Written once by plumbing_init, before the listener starts; read-only afterwards. */
+static struct cursor_secret cursor_secret;
 
-static bool idempotency_key_ok(const char *k)
+int plumbing_init(void)
 {
-    size_t n = strlen(k);
-    if (n == 0 || n > 255)
-        return false;
-    for (; *k; k++)
-        if (*k < 0x21 || *k > 0x7e)
-            return false;
-    return true;
+    struct db_session *s;
+    struct db_error err;
+    struct db_rows *rows;
+    const char *name = "cursor";
+    if (db_session_open(DB_PRIMARY, true, &s, &err) != DB_OK) {
+        log_error("cannot read the deployment secret: %s", err.reason);
+        return -1;
+    }
+    int ret = -1;
+    if (db_exec(s, "secrets_get", 1, &name, &rows) != DB_OK)
+        log_error("cannot read the deployment secret: %s", db_last_error(s)->message);
+    else if (db_nrows(rows) != 1)
+        log_error("the deployment secret is missing (table csrd_secrets)");
+    else {
+        cursor_secret_derive(&cursor_secret, db_get(rows, 0, 0));
+        ret = 0;
+    }
+    db_session_close(s);
+    return ret;
 }
+
+/* ---- Idempotency-Key ---------------------------------------------------------------- */
 
 static void replay(struct request *r, struct db_rows *rows)
 {
@@ -63,11 +81,48 @@ static void replay(struct request *r, struct db_rows *rows)
         }
     }
     http_add_header(r, "Idempotent-Replayed", "true");
-    char *b = body ? strdup(body) : NULL;
+    char *b = body ? xstrdup(body) : NULL;
     http_reply_raw(r, (int)status, b ? "application/json" : NULL, b, b ? strlen(b) : 0);
 }
 
-static void run_idempotent(struct request *r, http_handler h, const char *key)
+struct idempotent {
+    http_handler h;
+    const char *key, *hash;
+    bool taken; /* the key is held by an earlier request */
+};
+
+/* The claim, the handler's writes and the stored response commit together or not at all, so
+ * a failure does not burn the key. */
+static bool idempotent_body(struct request *r, void *cls)
+{
+    struct idempotent *i = cls;
+    const char *claim[] = {r->who.key_id, i->key, i->hash};
+    struct db_rows *rows = rdb_run(r, "idem_claim", 3, claim);
+    if (!rows)
+        return false;
+    if (db_nrows(rows) == 0) {
+        i->taken = true;
+        return false;
+    }
+    i->h(r);
+    if (r->resp.status < 200 || r->resp.status > 299)
+        return false;
+    struct strbuf hdrs;
+    strbuf_init(&hdrs);
+    for (struct http_header *hd = r->resp.headers; hd; hd = hd->next)
+        if (!strcmp(hd->name, "Location") || !strcmp(hd->name, "ETag"))
+            strbuf_printf(&hdrs, "%s: %s\n", hd->name, hd->value);
+    char status[8];
+    snprintf(status, sizeof(status), "%d", r->resp.status);
+    /* a response that holds a secret stores a copy without it (resp.stored_body) */
+    const char *store[] = {r->who.key_id, i->key, status, hdrs.buf,
+                           r->resp.stored_body ? r->resp.stored_body : r->resp.body};
+    bool ok = rdb_run(r, "idem_store", 5, store) != NULL;
+    strbuf_free(&hdrs);
+    return ok;
+}
+
+void plumbing_run_idempotent(struct request *r, http_handler h, const char *key)
 {
     /* The fingerprint covers what makes two requests "the same": path, query and body. */
     struct strbuf fp;
@@ -82,62 +137,20 @@ static void run_idempotent(struct request *r, http_handler h, const char *key)
     sha256_hex(fp.buf, fp.len, hash);
     strbuf_free(&fp);
 
-    const char *claim[] = {r->who.key_id, key, hash};
-    if (!db_begin(r))
+    struct idempotent i = {.h = h, .key = key, .hash = hash};
+    if (rdb_transaction(r, idempotent_body, &i) || !i.taken)
         return;
-    struct db_rows *rows = db_run(r, "idem_claim", 3, claim);
+    const char *get[] = {r->who.key_id, key};
+    struct db_rows *rows = rdb_run(r, "idem_get", 2, get);
     if (!rows)
         return;
-    if (db_nrows(rows) == 0) {
-        db_rollback(r);
-        rows = db_run(r, "idem_get", 2, claim);
-        if (!rows)
-            return;
-        if (db_nrows(rows) == 0) { /* expired and removed in between: rare; ask to retry */
-            http_problem(r, 409, "the Idempotency-Key is being reused; retry");
-        } else if (strcmp(db_get(rows, 0, 0), hash) != 0) {
-            http_problem_field(r, "Idempotency-Key",
-                               "was already used with a different request within 24 hours");
-        } else {
-            replay(r, rows);
-        }
-        return;
-    }
-    h(r);
-    if (r->resp.status < 200 || r->resp.status > 299 || !db_in_transaction(r)) {
-        db_rollback(r);
-        return;
-    }
-    struct strbuf hdrs;
-    strbuf_init(&hdrs);
-    for (struct http_header *hd = r->resp.headers; hd; hd = hd->next)
-        if (!strcmp(hd->name, "Location") || !strcmp(hd->name, "ETag"))
-            strbuf_printf(&hdrs, "%s: %s\n", hd->name, hd->value);
-    char status[8];
-    snprintf(status, sizeof(status), "%d", r->resp.status);
-    const char *store[] = {r->who.key_id, key, status, hdrs.buf, r->resp.body};
-    struct db_rows *ok = db_run(r, "idem_store", 5, store);
-    strbuf_free(&hdrs);
-    if (!ok || !db_commit(r)) {
-        /* the change was rolled back with the key: the client must not see a success */
-        db_rollback(r);
-        if (r->resp.status < 400)
-            http_problem(r, 503, "the change could not be committed; retry");
-    }
-}
-
-void plumbing_run_handler(struct request *r, http_handler h)
-{
-    const char *key = r->method == M_POST ? http_header(r, "Idempotency-Key") : NULL;
-    if (!key) {
-        h(r);
-        return;
-    }
-    if (!idempotency_key_ok(key)) {
-        http_problem(r, 400, "Idempotency-Key must be 1 to 255 visible ASCII characters");
-        return;
-    }
-    run_idempotent(r, h, key);
+    if (db_nrows(rows) == 0) /* expired and removed in between: rare; ask to retry */
+        http_problem(r, 409, "the Idempotency-Key is being reused; retry");
+    else if (strcmp(db_get(rows, 0, 0), hash) != 0)
+        http_problem_field(r, "Idempotency-Key",
+                           "was already used with a different request within 24 hours");
+    else
+        replay(r, rows);
 }
 
 /* ---- bodies, ids, conditions ----------------------------------------------------------- */
@@ -224,6 +237,18 @@ static void set_etag(struct request *r, const char *version)
     http_add_header(r, "ETag", etag);
 }
 
+bool reply_returned(struct request *r, int status, struct db_rows *rows, const char *location)
+{
+    if (db_nrows(rows) == 0) {
+        /* the statement's WHERE (id and version) found nothing although the row was locked
+         * or just inserted: another writer won */
+        http_problem(r, 409, "the record was changed concurrently; retry");
+        return false;
+    }
+    reply_record(r, status, db_get(rows, 0, 0), db_get(rows, 0, 1), location);
+    return true;
+}
+
 void reply_record(struct request *r, int status, const char *json, const char *version,
                   const char *location)
 {
@@ -231,7 +256,7 @@ void reply_record(struct request *r, int status, const char *json, const char *v
         set_etag(r, version);
     if (location)
         http_add_header(r, "Location", location);
-    char *body = strdup(json);
+    char *body = xstrdup(json);
     http_reply_raw(r, status, "application/json", body, strlen(body));
 }
 
@@ -251,7 +276,7 @@ void reply_get_by_id(struct request *r, const char *stmt, const char *what)
     const char *id = req_path_uuid(r, 0);
     if (!id)
         return;
-    struct db_rows *rows = db_run(r, stmt, 1, &id);
+    struct db_rows *rows = rdb_run(r, stmt, 1, &id);
     if (!rows)
         return;
     if (db_nrows(rows) == 0)
@@ -262,7 +287,7 @@ void reply_get_by_id(struct request *r, const char *stmt, const char *what)
 
 struct db_rows *lock_by_id(struct request *r, const char *stmt, const char *id, const char *what)
 {
-    struct db_rows *rows = db_run(r, stmt, 1, &id);
+    struct db_rows *rows = rdb_run(r, stmt, 1, &id);
     if (!rows)
         return NULL;
     if (db_nrows(rows) == 0) {
@@ -280,6 +305,7 @@ json_t *patch_merge(struct request *r, const struct field_spec *spec, const char
     *current = json_loads(stored, 0, NULL);
     *same = false;
     if (!*current) {
+        log_error("request %s: a stored record is not readable JSON", r->request_id);
         http_problem(r, 500, "a stored record could not be read");
         return NULL;
     }
@@ -320,20 +346,6 @@ json_t *changed_members(const json_t *a, const json_t *b)
     return out;
 }
 
-void explain_constraint(struct request *r, const struct constraint_field *map)
-{
-    const char *cons = db_constraint(r), *state = db_sqlstate(r);
-    for (; map->constraint; map++) {
-        if (strcmp(map->constraint, cons) != 0)
-            continue;
-        if (!strcmp(state, "23505") || map->conflict)
-            http_problem(r, 409, arena_printf(&r->arena, "%s %s", map->field, map->message));
-        else
-            http_problem_field(r, map->field, map->message);
-        return;
-    }
-}
-
 void record_create(struct request *r, const struct record_kind *k)
 {
     json_t *body = req_valid_body(r, k->fields);
@@ -342,51 +354,60 @@ void record_create(struct request *r, const struct record_kind *k)
     if (!k->check || k->check(r, body)) {
         char id[UUID_STR_LEN];
         uuid7_new(id);
-        char *doc = json_dumps(body, JSON_COMPACT);
+        char *doc = xjson_dumps(body, JSON_COMPACT);
         const char *params[] = {id, doc};
-        struct db_rows *rows = db_run(r, k->insert_stmt, 2, params);
+        struct db_rows *rows = rdb_run_mapped(r, k->insert_stmt, 2, params, k->constraints);
         free(doc);
         if (rows)
-            reply_record(r, 201, db_get(rows, 0, 0), db_get(rows, 0, 1),
-                         arena_printf(&r->arena, "%s/%s", k->path, id));
-        else
-            explain_constraint(r, k->constraints);
+            reply_returned(r, 201, rows, arena_printf(&r->arena, "%s/%s", k->path, id));
     }
     json_decref(body);
 }
 
+struct patch {
+    const struct record_kind *k;
+    const char *id;
+    json_t *patch, *current, *merged;
+};
+
+static bool patch_body(struct request *r, void *cls)
+{
+    struct patch *p = cls;
+    const struct record_kind *k = p->k;
+    bool same;
+    json_decref(p->current);
+    json_decref(p->merged);
+    p->current = p->merged = NULL;
+    struct db_rows *rows =
+        k->lock ? k->lock(r, p->id) : lock_by_id(r, k->lock_stmt, p->id, k->what);
+    if (!rows ||
+        !(p->merged = patch_merge(r, k->fields, db_get(rows, 0, 0), p->patch, &p->current, &same)))
+        return false;
+    if (same) { /* nothing changes: no new version */
+        reply_record(r, 200, db_get(rows, 0, 0), db_get(rows, 0, 1), NULL);
+        return true;
+    }
+    if (k->check && !k->check(r, p->merged))
+        return false;
+    char *doc = xjson_dumps(p->merged, JSON_COMPACT);
+    const char *params[] = {p->id, db_get(rows, 0, 1), doc};
+    struct db_rows *upd = rdb_run_mapped(r, k->update_stmt, 3, params, k->constraints);
+    free(doc);
+    if (!upd || (k->after_update && !k->after_update(r, p->id, rows, p->current, p->merged)))
+        return false;
+    return reply_returned(r, 200, upd, NULL);
+}
+
 void record_patch(struct request *r, const struct record_kind *k)
 {
-    const char *id = req_path_uuid(r, 0);
-    json_t *patch = id ? req_json_object(r, false) : NULL;
-    if (!patch)
+    struct patch p = {.k = k, .id = req_path_uuid(r, 0)};
+    p.patch = p.id ? req_json_object(r, false) : NULL;
+    if (!p.patch)
         return;
-    json_t *current = NULL, *merged = NULL;
-    bool same;
-    struct db_rows *rows;
-    if (!db_begin(r) ||
-        !(rows = k->lock ? k->lock(r, id) : lock_by_id(r, k->lock_stmt, id, k->what)) ||
-        !(merged = patch_merge(r, k->fields, db_get(rows, 0, 0), patch, &current, &same)))
-        goto done;
-    if (same) { /* nothing changes: no new version */
-        db_rollback(r);
-        reply_record(r, 200, db_get(rows, 0, 0), db_get(rows, 0, 1), NULL);
-        goto done;
-    }
-    if (k->check && !k->check(r, merged))
-        goto done;
-    char *doc = json_dumps(merged, JSON_COMPACT);
-    const char *params[] = {id, db_get(rows, 0, 1), doc};
-    struct db_rows *upd = db_run(r, k->update_stmt, 3, params);
-    free(doc);
-    if (!upd)
-        explain_constraint(r, k->constraints);
-    else if ((!k->after_update || k->after_update(r, id, rows, current, merged)) && db_commit(r))
-        reply_record(r, 200, db_get(upd, 0, 0), db_get(upd, 0, 1), NULL);
-done:
-    json_decref(patch);
-    json_decref(current);
-    json_decref(merged);
+    rdb_transaction(r, patch_body, &p);
+    json_decref(p.patch);
+    json_decref(p.current);
+    json_decref(p.merged);
 }
 
 /* ---- lists ----------------------------------------------------------------------------- */
@@ -438,7 +459,8 @@ bool list_parse(struct request *r, const char *const *filters, const char *const
     }
     lp->count = v != NULL;
     v = query_get(&r->query, "cursor");
-    if (v && !cursor_decode(&r->arena, v, lp->sort_text, &lp->cursor_key, &lp->cursor_id)) {
+    if (v && !cursor_decode(&r->arena, &cursor_secret, v, lp->sort_text, &lp->cursor_key,
+                            &lp->cursor_id)) {
         http_problem(r, 400, "cursor is not valid for this list and sort");
         return false;
     }
@@ -461,8 +483,8 @@ void list_reply(struct request *r, struct db_rows *rows, const struct list_param
     }
     strbuf_puts(&sb, "],\"next_cursor\":");
     if (more) {
-        const char *cur =
-            cursor_encode(&r->arena, lp->sort_text, db_get(rows, n - 1, 1), db_get(rows, n - 1, 2));
+        const char *cur = cursor_encode(&r->arena, &cursor_secret, lp->sort_text,
+                                        db_get(rows, n - 1, 1), db_get(rows, n - 1, 2));
         strbuf_json_string(&sb, cur);
         struct strbuf link;
         strbuf_init(&link);
@@ -548,17 +570,17 @@ void run_list(struct request *r, const struct list_params *lp, const char *page_
         const char *key = params[nparams - 3], *id = params[nparams - 2],
                    *lim = params[nparams - 1];
         params[nparams - 3] = params[nparams - 2] = params[nparams - 1] = NULL;
-        struct db_rows *c = db_run(r, count_stmt, nparams, params);
+        struct db_rows *c = rdb_run(r, count_stmt, nparams, params);
         params[nparams - 3] = key, params[nparams - 2] = id, params[nparams - 1] = lim;
         if (!c)
             return;
         total = strtol(db_get(c, 0, 0), NULL, 10);
     }
-    struct db_rows *rows = db_run(r, page_stmt, nparams, params);
+    struct db_rows *rows = rdb_run(r, page_stmt, nparams, params);
     if (!rows)
         return;
     if (parent && db_nrows(rows) == 0) {
-        struct db_rows *owner = db_run(r, parent->exists_stmt, 1, &parent->id);
+        struct db_rows *owner = rdb_run(r, parent->exists_stmt, 1, &parent->id);
         if (!owner)
             return;
         if (db_nrows(owner) == 0) {
@@ -578,4 +600,27 @@ bool filter_bool(struct request *r, const char *name, bool *out)
         return false;
     }
     return true;
+}
+
+struct locked_write {
+    const char *lock_stmt, *what, *id, *write_stmt;
+    int nparams;
+    const char *const *params;
+    const struct constraint_field *map;
+    struct db_rows *out;
+};
+
+static bool locked_write_body(struct request *r, void *cls)
+{
+    struct locked_write *w = cls;
+    return lock_by_id(r, w->lock_stmt, w->id, w->what) &&
+           (w->out = rdb_run_mapped(r, w->write_stmt, w->nparams, w->params, w->map));
+}
+
+struct db_rows *lock_and_run(struct request *r, const char *lock_stmt, const char *what,
+                             const char *id, const char *write_stmt, int nparams,
+                             const char *const *params, const struct constraint_field *map)
+{
+    struct locked_write w = {lock_stmt, what, id, write_stmt, nparams, params, map, NULL};
+    return rdb_transaction(r, locked_write_body, &w) ? w.out : NULL;
 }

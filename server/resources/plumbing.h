@@ -8,11 +8,19 @@
 #include "db/db.h"
 #include "http/request.h"
 #include "json/validate.h"
+#include "resources/rdb.h"
 
 extern const struct db_stmt plumbing_statements[];
 
-/* Runs h, wrapped in the Idempotency-Key protocol when the request is a POST carrying one. */
-void plumbing_run_handler(struct request *r, http_handler h);
+/* At start, after db_init: reads the deployment secret that signs list cursors. 0 or -1. */
+int plumbing_init(void);
+
+/* The Idempotency-Key protocol around a POST handler (the http_hooks entry): the first
+ * request with a key runs h and stores its 2xx answer in the same transaction as its writes;
+ * a repeat with the same body within 24 h gets the stored answer (Idempotent-Replayed:
+ * true), another body 422. A handler whose answer holds a secret sets resp.stored_body to
+ * the answer without it. */
+void plumbing_run_idempotent(struct request *r, http_handler h, const char *key);
 
 /* The body as a JSON object: 415 for a non-JSON Content-Type, 400 for malformed JSON or a
  * non-object. Returns a new reference (caller decrefs) or NULL with the problem queued.
@@ -27,6 +35,9 @@ const char *req_path_uuid(struct request *r, int i);
 bool req_if_match(struct request *r, long version);
 
 /* Single record reply: status, ETag from version, optional Location; json is copied. */
+/* The same from a statement's RETURNING (json, version); 409 when it returned no row (a
+ * concurrent writer won), and then false. */
+bool reply_returned(struct request *r, int status, struct db_rows *rows, const char *location);
 void reply_record(struct request *r, int status, const char *json, const char *version,
                   const char *location);
 /* GET of one record: 304 when If-None-Match matches, otherwise 200 with ETag. */
@@ -38,6 +49,11 @@ void reply_get_by_id(struct request *r, const char *stmt, const char *what);
 /* Runs stmt ($1 = id, columns: json, version, ...) that locks the record FOR UPDATE inside
  * the current transaction and checks If-Match. NULL with 404/412 queued otherwise. */
 struct db_rows *lock_by_id(struct request *r, const char *stmt, const char *id, const char *what);
+/* In one transaction: lock_by_id(lock_stmt, id), then write_stmt with params (violations
+ * mapped through map, may be NULL). The write's result once committed, else NULL. */
+struct db_rows *lock_and_run(struct request *r, const char *lock_stmt, const char *what,
+                             const char *id, const char *write_stmt, int nparams,
+                             const char *const *params, const struct constraint_field *map);
 /* Merges patch into the stored record (JSON text) under spec: read-only members are
  * stripped from the stored side (so a patch naming them fails validation), members flagged
  * FIELD_IMMUTABLE may be repeated but not changed. Returns the merged document (new
@@ -47,15 +63,6 @@ json_t *patch_merge(struct request *r, const struct field_spec *spec, const char
                     const json_t *patch, json_t **current, bool *same);
 /* Names of the top-level members that differ between a and b, as a JSON array. */
 json_t *changed_members(const json_t *a, const json_t *b);
-
-/* After a failed db_run: when the violated constraint is in map, replaces the generic
- * problem with a field-level 422, or with a 409 for unique violations and for entries whose
- * conflict flag is set (a row still referenced by others cannot be deleted). */
-struct constraint_field {
-    const char *constraint, *field, *message;
-    bool conflict;
-};
-void explain_constraint(struct request *r, const struct constraint_field *map);
 
 /* A record resource whose create and merge-patch follow the common path: validate, insert
  * or lock + merge + validate + update, map constraint violations, reply with ETag. */

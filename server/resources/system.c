@@ -1,5 +1,6 @@
 /* Probes, metrics and the spec. /healthz never touches the database (the process is alive);
  * /readyz does (this instance can serve). */
+#include "util/xalloc.h"
 #include "resources/system.h"
 #include "db/db.h"
 #include "http/metrics.h"
@@ -21,7 +22,7 @@ int system_init(void)
         log_error("api-spec/openapi.yaml: %s", err);
         return -1;
     }
-    spec_json = json_dumps(spec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    spec_json = xjson_dumps(spec, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(spec);
     spec_len = strlen(spec_json);
     return 0;
@@ -35,7 +36,7 @@ void system_shutdown(void)
 
 static void reply_text(struct request *r, int status, const char *type, const char *text)
 {
-    char *body = strdup(text);
+    char *body = xstrdup(text);
     http_reply_raw(r, status, type, body, strlen(body));
 }
 
@@ -46,8 +47,15 @@ static void healthz(struct request *r)
 
 static void readyz(struct request *r)
 {
-    if (db_ping(r))
+    struct db_error err;
+    if (!r->db && db_session_open(DB_PRIMARY, true, &r->db, &err) != DB_OK) {
+        http_problem_db(r, &err);
+        return;
+    }
+    if (db_ping(r->db) == DB_OK)
         reply_text(r, 200, "application/json", "{\"status\":\"ready\"}");
+    else
+        http_problem_db(r, db_last_error(r->db));
 }
 
 static void metrics(struct request *r)
@@ -62,7 +70,7 @@ static void metrics(struct request *r)
 
 static void openapi(struct request *r)
 {
-    char *body = malloc(spec_len + 1);
+    char *body = xmalloc(spec_len + 1);
     memcpy(body, spec_json, spec_len + 1);
     http_reply_raw(r, 200, "application/json", body, spec_len);
 }

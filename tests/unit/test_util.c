@@ -39,12 +39,14 @@ TEST(cursor_roundtrip)
 {
     struct arena a;
     arena_init(&a);
+    struct cursor_secret sec;
+    cursor_secret_derive(&sec, "deployment-one");
     const char *key, *id;
-    char *c = cursor_encode(&a, "-created_at", "2026-01-02 03:04:05.678+00",
+    char *c = cursor_encode(&a, &sec, "-created_at", "2026-01-02 03:04:05.678+00",
                             "01a20c70-293b-7304-a1e5-70de586757ac");
-    CHECK(strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+    CHECK(strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") ==
           strlen(c));
-    CHECK(cursor_decode(&a, c, "-created_at", &key, &id));
+    CHECK(cursor_decode(&a, &sec, c, "-created_at", &key, &id));
     CHECK_STR(key, "2026-01-02 03:04:05.678+00");
     CHECK_STR(id, "01a20c70-293b-7304-a1e5-70de586757ac");
     arena_free(&a);
@@ -54,13 +56,42 @@ TEST(cursor_refuses_other_sort_and_garbage)
 {
     struct arena a;
     arena_init(&a);
+    struct cursor_secret sec;
+    cursor_secret_derive(&sec, "deployment-one");
     const char *key, *id;
-    char *c = cursor_encode(&a, "name", "Zed", "01a20c70-293b-7304-a1e5-70de586757ac");
-    CHECK(!cursor_decode(&a, c, "-name", &key, &id));
-    CHECK(!cursor_decode(&a, "not a cursor!", "name", &key, &id));
-    CHECK(!cursor_decode(&a, "", "name", &key, &id));
-    char *bad_id = cursor_encode(&a, "name", "Zed", "nope");
-    CHECK(!cursor_decode(&a, bad_id, "name", &key, &id));
+    char *c = cursor_encode(&a, &sec, "name", "Zed", "01a20c70-293b-7304-a1e5-70de586757ac");
+    CHECK(!cursor_decode(&a, &sec, c, "-name", &key, &id));
+    CHECK(!cursor_decode(&a, &sec, "not a cursor!", "name", &key, &id));
+    CHECK(!cursor_decode(&a, &sec, "", "name", &key, &id));
+    char *bad_id = cursor_encode(&a, &sec, "name", "Zed", "nope");
+    CHECK(!cursor_decode(&a, &sec, bad_id, "name", &key, &id));
+    arena_free(&a);
+}
+
+TEST(cursor_refuses_forged_key_and_other_deployment)
+{
+    struct arena a;
+    arena_init(&a);
+    struct cursor_secret sec, other;
+    cursor_secret_derive(&sec, "deployment-one");
+    cursor_secret_derive(&other, "deployment-two");
+    const char *key, *id;
+    char *c = cursor_encode(&a, &sec, "-created_at", "2026-01-02 03:04:05.678+00",
+                            "01a20c70-293b-7304-a1e5-70de586757ac");
+    /* signed by another deployment */
+    CHECK(!cursor_decode(&a, &other, c, "-created_at", &key, &id));
+    /* the old unsigned layout, with a key that is not a timestamp */
+    const char raw[] = "c2\x1f-created_at\x1fnot-a-time\x1f"
+                       "01a20c70-293b-7304-a1e5-70de586757ac";
+    char *forged = text_b64url_encode(&a, (const unsigned char *)raw, strlen(raw));
+    CHECK(!cursor_decode(&a, &sec, forged, "-created_at", &key, &id));
+    /* the forged body with the genuine cursor's signature */
+    char *mixed = arena_printf(&a, "%s%s", forged, strchr(c, '.'));
+    CHECK(!cursor_decode(&a, &sec, mixed, "-created_at", &key, &id));
+    /* one character of the genuine body changed */
+    char *flipped = arena_strdup(&a, c);
+    flipped[3] = flipped[3] == 'A' ? 'B' : 'A';
+    CHECK(!cursor_decode(&a, &sec, flipped, "-created_at", &key, &id));
     arena_free(&a);
 }
 
