@@ -25,7 +25,7 @@ csrd_install_deps() {
   PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 }
 
-# csrd_build DIR [cmake args...]
+# csrd_build DIR [cmake args...] (RelWithDebInfo unless the args name another build type)
 csrd_build() {
   local dir=$1; shift
   cmake -S "$CSRD_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null

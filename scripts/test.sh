@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, builds the normal and the ASan+UBSan
-# configurations, starts a throw-away PostgreSQL cluster on a free loopback port, runs the
-# whole ctest suite (unit + black-box HTTP) against each build, runs the HTTP suite once more
-# with csrd under valgrind (memcheck; any error or definite/indirect leak fails the test
-# through csrd's exit status), stops the cluster, and ends with ctest's summary.
-# Exit status: 0 only if all three runs pass.
+# Runs every test: installs what is missing, builds the release, Debug (-O0, no inlining: it
+# catches link errors that inlining hides) and ASan+UBSan configurations, starts a throw-away
+# PostgreSQL cluster on a free loopback port, runs the whole ctest suite (unit, database
+# layer, black-box HTTP) against each build, runs the HTTP suite once more with csrd under
+# valgrind (memcheck; any error or definite/indirect leak fails the test through csrd's exit
+# status), stops the cluster, and ends with ctest's summary.
+# Exit status: 0 only if all four runs pass.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$CSRD_ROOT"
 
 csrd_install_deps valgrind
 jobs=$(nproc)
-csrd_log "building build/ (release) and build-asan/ (AddressSanitizer + UBSan)"
+csrd_log "building build/ (release), build-debug/ and build-asan/ (AddressSanitizer + UBSan)"
 csrd_build build
+csrd_build build-debug -DCMAKE_BUILD_TYPE=Debug
 csrd_build build-asan -DCSRD_SANITIZE=ON
 
 pgdir=$(mktemp -d /tmp/csrd-test-pg.XXXXXX)
@@ -34,6 +36,8 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 status=0
 csrd_log "ctest: release build"
 (cd build && ctest --output-on-failure -j "$jobs") || status=1
+csrd_log "ctest: Debug build"
+(cd build-debug && ctest --output-on-failure -j "$jobs") || status=1
 csrd_log "ctest: sanitizer build"
 (cd build-asan && ctest --output-on-failure -j "$jobs") || status=1
 csrd_log "ctest: HTTP tests with csrd under valgrind"

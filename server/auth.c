@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
+// clang-format off
 const struct db_stmt auth_statements[] = {
     {"auth_lookup", "SELECT id, name, role FROM api_keys"
                     " WHERE token_hash = $1 AND revoked_at IS NULL"},
@@ -24,6 +25,7 @@ const struct db_stmt auth_statements[] = {
      " version = api_keys.version + 1, updated_at = csrd_now()"
      " WHERE api_keys.role <> 'admin' OR api_keys.revoked_at IS NOT NULL"},
     {NULL, NULL}};
+// clang-format on
 
 void auth_forget(const char *key_id)
 {

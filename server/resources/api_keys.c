@@ -26,6 +26,7 @@ static const struct field_spec API_KEY_FIELDS[] = {
               " ORDER BY k.created_at " dir ", k.id " dir " LIMIT $5"                              \
     }
 
+// clang-format off
 const struct db_stmt api_keys_statements[] = {
     {"api_keys_insert", "INSERT INTO api_keys (id, name, role, token_hash, token_prefix)"
                         " VALUES ($1, $2, $3, $4, $5) RETURNING api_key_json(api_keys)::text,"
@@ -46,6 +47,7 @@ const struct db_stmt api_keys_statements[] = {
                  "'ffffffff-ffff-ffff-ffff-ffffffffffff')",
                  "DESC"),
     {NULL, NULL}};
+// clang-format on
 
 static void api_keys_create(struct request *r)
 {

@@ -126,6 +126,7 @@ static const struct field_spec SLA_FIELDS[] = {
                         " AND $9::text IS NULL AND $10::uuid IS NULL AND $11::int IS NULL"         \
     }
 
+// clang-format off
 const struct db_stmt complaints_statements[] = {
     {"complaints_insert",
      "WITH c AS (INSERT INTO complaints (id, customer_id, channel, category, severity, subject,"
@@ -134,32 +135,16 @@ const struct db_stmt complaints_statements[] = {
      " interaction_id, tags)"
      " SELECT $1::uuid, (j->>'customer_id')::uuid, j->>'channel', j->>'category', p.severity,"
      " j->>'subject', j->>'description', j->>'desired_outcome', j->>'assignee',"
-     " coalesce(j->>'response_channel', j->>'channel'), " DEADLINE(
-         "first_response_hours") ", " DEADLINE("resolution_hours") ", j->>'resolution', "
-                                                                   "j->>'root_cause',"
-                                                                   " (j->'compensation'->>'amount')"
-                                                                   "::numeric, "
-                                                                   "j->'compensation'->>'currency',"
-                                                                   " (j->>'interaction_id')::uuid, "
-                                                                   "csrd_text_array(j->'tags')"
-                                                                   " FROM (SELECT $2::jsonb AS j) "
-                                                                   "s JOIN sla_policies p"
-                                                                   " ON p.severity = "
-                                                                   "coalesce(s.j->>'severity', "
-                                                                   "'medium')"
-                                                                   " RETURNING "
-                                                                   "complaint_json(complaints)::"
-                                                                   "text AS json, version, id, "
-                                                                   "customer_id, status),"
-                                                                   " e AS (INSERT INTO "
-                                                                   "complaint_events (id, "
-                                                                   "complaint_id, customer_id, "
-                                                                   "type, to_value, actor,"
-                                                                   " actor_role) SELECT $3::uuid, "
-                                                                   "c.id, c.customer_id, "
-                                                                   "'created', c.status, $4, $5 "
-                                                                   "FROM c)"
-                                                                   " SELECT json, version FROM c"},
+     " coalesce(j->>'response_channel', j->>'channel'),"
+     " " DEADLINE("first_response_hours") ", " DEADLINE("resolution_hours") ","
+     " j->>'resolution', j->>'root_cause', (j->'compensation'->>'amount')::numeric,"
+     " j->'compensation'->>'currency', (j->>'interaction_id')::uuid, csrd_text_array(j->'tags')"
+     " FROM (SELECT $2::jsonb AS j) s JOIN sla_policies p"
+     " ON p.severity = coalesce(s.j->>'severity', 'medium')"
+     " RETURNING complaint_json(complaints)::text AS json, version, id, customer_id, status),"
+     " e AS (INSERT INTO complaint_events (id, complaint_id, customer_id, type, to_value, actor,"
+     " actor_role) SELECT $3::uuid, c.id, c.customer_id, 'created', c.status, $4, $5 FROM c)"
+     " SELECT json, version FROM c"},
     {"complaints_get",
      "SELECT complaint_json(c)::text, c.version FROM complaints c WHERE c.id = $1"},
     {"complaints_exists", "SELECT 1 FROM complaints WHERE id = $1"},
@@ -238,6 +223,7 @@ const struct db_stmt complaints_statements[] = {
      " follow_up_after_hours = $4, version = version + 1, updated_at = csrd_now()"
      " WHERE severity = $1 RETURNING sla_policy_json(sla_policies)::text, version"},
     {NULL, NULL}};
+// clang-format on
 
 static const struct constraint_field COMPLAINT_CONSTRAINTS[] = {
     {"complaints_customer_id_fkey", "customer_id", "no customer with this id", false},

@@ -126,6 +126,7 @@ static const struct field_spec CUSTOMER_FIELDS[] = {
     "coalesce($11::timestamptz, 'infinity'), coalesce($12::uuid, "                                 \
     "'ffffffff-ffff-ffff-ffff-ffffffffffff')"
 
+// clang-format off
 const struct db_stmt customers_statements[] = {
     {"customers_insert", "INSERT INTO customers (id, " CUSTOMER_COLUMNS ")"
                          " SELECT $1::uuid, " CUSTOMER_VALUES " FROM (SELECT $2::jsonb AS j) s"
@@ -163,6 +164,7 @@ const struct db_stmt customers_statements[] = {
     {"customers_count", "SELECT count(*) FROM customers c" CUSTOMER_FILTERS
                         " AND $11::text IS NULL AND $12::uuid IS NULL AND $13::int IS NULL"},
     {NULL, NULL}};
+// clang-format on
 
 static const char *const SORTS[] = {"created_at", "updated_at", "name", "relevance", NULL};
 static const char *const FILTERS[] = {"tier",

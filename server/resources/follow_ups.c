@@ -80,6 +80,7 @@ static const struct field_spec CANCELLATION_FIELDS[] = {
               " ORDER BY f." key " " dir ", f.id " dir " LIMIT $9"                                 \
     }
 
+// clang-format off
 const struct db_stmt follow_ups_statements[] = {
     {"follow_ups_customer", "SELECT do_not_contact FROM customers WHERE id = $1"},
     {"follow_ups_insert", "INSERT INTO follow_ups (id, " FOLLOW_UP_COLUMNS ")"
@@ -105,6 +106,7 @@ const struct db_stmt follow_ups_statements[] = {
     {"follow_ups_count", "SELECT count(*) FROM follow_ups f" FOLLOW_UP_FILTERS
                          " AND $7::text IS NULL AND $8::uuid IS NULL AND $9::int IS NULL"},
     {NULL, NULL}};
+// clang-format on
 
 static const struct constraint_field FOLLOW_UP_CONSTRAINTS[] = {
     {"follow_ups_customer_id_fkey", "customer_id", "no customer with this id", false},

@@ -73,6 +73,7 @@ static const struct field_spec INTERACTION_FIELDS[] = {
     "coalesce($9::timestamptz, 'infinity'), coalesce($10::uuid, "                                  \
     "'ffffffff-ffff-ffff-ffff-ffffffffffff')"
 
+// clang-format off
 const struct db_stmt interactions_statements[] = {
     {"interactions_insert",
      "INSERT INTO interactions (id, " INTERACTION_COLUMNS ")"
@@ -94,6 +95,7 @@ const struct db_stmt interactions_statements[] = {
     {"interactions_count", "SELECT count(*) FROM interactions i" INTERACTION_FILTERS
                            " AND $9::text IS NULL AND $10::uuid IS NULL AND $11::int IS NULL"},
     {NULL, NULL}};
+// clang-format on
 
 static const struct constraint_field INTERACTION_CONSTRAINTS[] = {
     {"interactions_customer_id_fkey", "customer_id", "no customer with this id", false},

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+// clang-format off
 const struct db_stmt plumbing_statements[] = {
     /* Claims the key; takes over a record older than 24 h. A concurrent claim of the same
      * key blocks on the primary key until the first transaction ends. */
@@ -37,6 +38,7 @@ const struct db_stmt plumbing_statements[] = {
     {"idem_store", "UPDATE idempotency_keys SET status = $3, headers = $4, body = $5"
                    " WHERE api_key_id = $1 AND key = $2"},
     {NULL, NULL}};
+// clang-format on
 
 /* Written once by plumbing_init, before the listener starts; read-only afterwards. */
 static struct cursor_secret cursor_secret;

@@ -13,108 +13,40 @@
 #define ITEM(type, at, summary)                                                                    \
     "json_build_object('type', '" type "', 'at', csrd_ts(" at "), 'id', id, 'summary', " summary ")"
 
+// clang-format off
 const struct db_stmt timeline_statements[] = {
     {"timeline_page",
      "SELECT item::text, at::text, id FROM ("
-     "(SELECT " ITEM(
-         "interaction", "i.occurred_at",
-         "i.direction || ' ' || i.channel || ' ' || i.purpose"
-         " || coalesce(': ' || i.subject, '')") " AS item, i.occurred_at AS at, i.id"
-                                                " FROM interactions i WHERE i.customer_id = $1 "
-                                                "AND (i.occurred_at, i.id) < " BEFORE_CURSOR
-                                                " ORDER BY i.occurred_at DESC, i.id DESC LIMIT $4)"
-                                                " UNION ALL (SELECT " ITEM(
-                                                    "complaint", "c.created_at",
-                                                    "c.number || ' ' || c.severity || ' ' || "
-                                                    "c.category || ': '"
-                                                    " || c.subject") ", c.created_at, c.id"
-                                                                     " FROM complaints c WHERE "
-                                                                     "c.customer_id = $1 AND "
-                                                                     "(c.created_at, c.id) "
-                                                                     "< " BEFORE_CURSOR
-                                                                     " ORDER BY c.created_at "
-                                                                     "DESC, c.id DESC LIMIT $4)"
-                                                                     " UNION ALL (SELECT " ITEM(
-                                                                         "complaint_event", "e.at",
-                                                                         "(SELECT number FROM "
-                                                                         "complaints WHERE id = "
-                                                                         "e.complaint_id)"
-                                                                         " || ' ' || e.type || "
-                                                                         "coalesce(' ' || "
-                                                                         "e.from_value, '')"
-                                                                         " || coalesce(' -> ' || "
-                                                                         "e.to_value, '')"
-                                                                         " || coalesce(': ' || "
-                                                                         "e.note, '')") ", e.at, "
-                                                                                        "e.id"
-                                                                                        " FROM "
-                                                                                        "complaint"
-                                                                                        "_events "
-                                                                                        "e WHERE "
-                                                                                        "e."
-                                                                                        "customer_"
-                                                                                        "id = $1 "
-                                                                                        "AND "
-                                                                                        "(e.at, "
-                                                                                        "e.id) "
-                                                                                        "<"
-                                                                                        " " BEFORE_CURSOR
-                                                                                        " ORDER "
-                                                                                        "BY e.at "
-                                                                                        "DESC, "
-                                                                                        "e.id "
-                                                                                        "DESC "
-                                                                                        "LIMIT $4)"
-                                                                                        " UNION "
-                                                                                        "ALL "
-                                                                                        "(SELECT"
-                                                                                        " " ITEM(
-                                                                                            "follo"
-                                                                                            "w_up",
-                                                                                            "coale"
-                                                                                            "sce("
-                                                                                            "f."
-                                                                                            "compl"
-                                                                                            "eted_"
-                                                                                            "at, "
-                                                                                            "f."
-                                                                                            "sched"
-                                                                                            "uled_"
-                                                                                            "at)",
-                                                                                            "f."
-                                                                                            "purpo"
-                                                                                            "se "
-                                                                                            "|| ' "
-                                                                                            "follo"
-                                                                                            "w-up "
-                                                                                            "by ' "
-                                                                                            "|| "
-                                                                                            "f."
-                                                                                            "metho"
-                                                                                            "d || "
-                                                                                            "', ' "
-                                                                                            "|| "
-                                                                                            "f."
-                                                                                            "statu"
-                                                                                            "s"
-                                                                                            " || "
-                                                                                            "coale"
-                                                                                            "sce('"
-                                                                                            ", "
-                                                                                            "satis"
-                                                                                            "facti"
-                                                                                            "on ' "
-                                                                                            "|| "
-                                                                                            "f."
-                                                                                            "satis"
-                                                                                            "facti"
-                                                                                            "on, "
-                                                                                            "'')") ", coalesce(f.completed_at, f.scheduled_at), f.id"
-                                                                                                   " FROM follow_ups f WHERE f.customer_id = $1"
-                                                                                                   " AND (coalesce(f.completed_at, f.scheduled_at), f.id) < " BEFORE_CURSOR
-                                                                                                   " ORDER BY coalesce(f.completed_at, f.scheduled_at) DESC, f.id DESC LIMIT $4)"
-                                                                                                   ") t ORDER BY at DESC, id DESC LIMIT $4"},
+     "(SELECT " ITEM("interaction", "i.occurred_at",
+                     "i.direction || ' ' || i.channel || ' ' || i.purpose"
+                     " || coalesce(': ' || i.subject, '')") " AS item, i.occurred_at AS at, i.id"
+     " FROM interactions i WHERE i.customer_id = $1"
+     " AND (i.occurred_at, i.id) < " BEFORE_CURSOR
+     " ORDER BY i.occurred_at DESC, i.id DESC LIMIT $4)"
+     " UNION ALL (SELECT " ITEM("complaint", "c.created_at",
+                                "c.number || ' ' || c.severity || ' ' || c.category || ': '"
+                                " || c.subject") ", c.created_at, c.id"
+     " FROM complaints c WHERE c.customer_id = $1"
+     " AND (c.created_at, c.id) < " BEFORE_CURSOR
+     " ORDER BY c.created_at DESC, c.id DESC LIMIT $4)"
+     " UNION ALL (SELECT " ITEM("complaint_event", "e.at",
+                                "(SELECT number FROM complaints WHERE id = e.complaint_id)"
+                                " || ' ' || e.type || coalesce(' ' || e.from_value, '')"
+                                " || coalesce(' -> ' || e.to_value, '')"
+                                " || coalesce(': ' || e.note, '')") ", e.at, e.id"
+     " FROM complaint_events e WHERE e.customer_id = $1"
+     " AND (e.at, e.id) < " BEFORE_CURSOR
+     " ORDER BY e.at DESC, e.id DESC LIMIT $4)"
+     " UNION ALL (SELECT " ITEM("follow_up", "coalesce(f.completed_at, f.scheduled_at)",
+                                "f.purpose || ' follow-up by ' || f.method || ', ' || f.status"
+                                " || coalesce(', satisfaction ' || f.satisfaction, '')")
+     ", coalesce(f.completed_at, f.scheduled_at), f.id"
+     " FROM follow_ups f WHERE f.customer_id = $1"
+     " AND (coalesce(f.completed_at, f.scheduled_at), f.id) < " BEFORE_CURSOR
+     " ORDER BY coalesce(f.completed_at, f.scheduled_at) DESC, f.id DESC LIMIT $4)"
+     ") t ORDER BY at DESC, id DESC LIMIT $4"},
     {NULL, NULL}};
+// clang-format on
 
 static void customer_timeline(struct request *r)
 {

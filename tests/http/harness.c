@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/random.h>
@@ -514,6 +515,31 @@ void server_stop(void)
         check_failures++;
     }
     server_pid = 0;
+}
+
+const char *db_scalar(const char *sql, const char *param)
+{
+    static char out[8192];
+    out[0] = '\0';
+    PGconn *c = PQconnectdb(getenv("DATABASE_URL"));
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "db_scalar: %s", PQerrorMessage(c));
+        check_failures++;
+        PQfinish(c);
+        return out;
+    }
+    const char *params[] = {param};
+    PGresult *res = PQexecParams(c, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        fprintf(stderr, "db_scalar: %s: %s", sql, PQresultErrorMessage(res));
+        check_failures++;
+    } else if (st == PGRES_TUPLES_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
+        snprintf(out, sizeof(out), "%s", PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    PQfinish(c);
+    return out;
 }
 
 int harness_main(int argc, char **argv)

@@ -41,6 +41,11 @@ const char *resp_header(const struct resp *r, const char *name); /* static buffe
 size_t page_size(const char *path, const char *token);
 const char *jstr(const json_t *j, const char *key); /* borrowed or NULL */
 
+/* Runs SQL directly on the test database (DATABASE_URL) with up to one text parameter ($1,
+ * may be NULL when unused): the first column of the first row as text (static buffer; "" when
+ * no row or NULL). A failed statement fails the test. For checks of what is stored. */
+const char *db_scalar(const char *sql, const char *param);
+
 /* A fresh API key of the role; returns its token (static storage per role). */
 const char *key_for(const char *role);
 /* A random lower-case suffix, unique enough to scope records to one test run. */

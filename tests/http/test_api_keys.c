@@ -103,6 +103,77 @@ TEST(unknown_key_is_404)
         404);
 }
 
+TEST(idempotent_key_creation_stores_no_token_and_replays_without_it)
+{
+    char body[128], hdr[96];
+    const char *name = unique("idem-key");
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"role\":\"agent\"}", name);
+    snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", name);
+    const char *h[] = {hdr, NULL};
+    struct resp *first = req("POST", "/v1/api-keys", ADMIN_TOKEN, body, h);
+    CHECK_STATUS(first, 201);
+    const char *token = jstr(first->json, "token");
+    CHECK(token != NULL);
+    if (!token)
+        return;
+    /* nothing stored holds the secret: not the stored response, not its headers */
+    CHECK_STR(db_scalar("SELECT count(*) FROM idempotency_keys WHERE strpos(body, $1) > 0"
+                        " OR strpos(coalesce(headers, ''), $1) > 0",
+                        token),
+              "0");
+    CHECK_STR(db_scalar("SELECT count(*) FROM idempotency_keys WHERE key = $1", name), "1");
+    /* the replay names the same key, without the token */
+    struct resp *again = req("POST", "/v1/api-keys", ADMIN_TOKEN, body, h);
+    CHECK_STATUS(again, 201);
+    CHECK_STR(resp_header(again, "Idempotent-Replayed"), "true");
+    CHECK_STR(jstr(again->json, "id"), jstr(first->json, "id"));
+    CHECK(json_object_get(again->json, "token") == NULL);
+    CHECK(again->body && !strstr(again->body, token));
+    CHECK_STR(resp_header(again, "Location"), resp_header(first, "Location"));
+    /* and the key works: one key was made, not two */
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", token, NULL, NULL), 200);
+    CHECK_STR(db_scalar("SELECT count(*) FROM api_keys WHERE name = $1", name), "1");
+}
+
+TEST(keys_are_checked_on_the_primary_not_on_a_lagging_replica)
+{
+    /* A "replica" that still holds the key as it was before the revocation: a schema that
+     * shadows api_keys with a copy taken earlier, put first on the replica URL's search_path
+     * (every other table resolves to the primary's). */
+    struct resp *k = new_key("viewer");
+    CHECK_STATUS(k, 201);
+    const char *token = jstr(k->json, "token");
+    db_scalar("DROP SCHEMA IF EXISTS csrd_lagging_replica CASCADE", NULL);
+    db_scalar("CREATE SCHEMA csrd_lagging_replica", NULL);
+    db_scalar("CREATE TABLE csrd_lagging_replica.api_keys"
+              " (LIKE public.api_keys INCLUDING ALL)",
+              NULL);
+    db_scalar("INSERT INTO csrd_lagging_replica.api_keys SELECT * FROM public.api_keys", NULL);
+    db_scalar("CREATE FUNCTION csrd_lagging_replica.api_key_json(k csrd_lagging_replica.api_keys)"
+              " RETURNS json LANGUAGE sql AS"
+              " $$ SELECT public.api_key_json(ROW(k.*)::public.api_keys) $$",
+              NULL);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/api-keys/%s", jstr(k->json, "id"));
+    CHECK_STATUS(req("DELETE", path, ADMIN_TOKEN, NULL, NULL), 204);
+
+    char env[1200];
+    snprintf(env, sizeof(env),
+             "CSRD_READ_DATABASE_URL=%s%soptions=-csearch_path%%3Dcsrd_lagging_replica%%2Cpublic",
+             getenv("DATABASE_URL"), strchr(getenv("DATABASE_URL"), '?') ? "&" : "?");
+    const char *envs[] = {env, "CSRD_AUTH_CACHE_MS=0", NULL};
+    server_stop();
+    server_start(envs);
+    struct resp *list = req("GET", "/v1/customers?limit=1", token, NULL, NULL);
+    CHECK_STATUS(list, 401);
+    CHECK_STATUS(req("GET", path, token, NULL, NULL), 401);
+    /* valid keys still read, through the replica */
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", key_for("viewer"), NULL, NULL), 200);
+    server_stop();
+    db_scalar("DROP SCHEMA csrd_lagging_replica CASCADE", NULL);
+    server_start(NULL);
+}
+
 int main(int argc, char **argv)
 {
     return harness_main(argc, argv);
