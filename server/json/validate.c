@@ -1,6 +1,7 @@
 /* The walker behind every 422. Messages are short, lower-case sentences meant for people;
  * the field path (address.country, contacts[1].email) is what programs key on. */
 #include "json/validate.h"
+#include "json/json_text.h"
 #include "util/text.h"
 #include "util/timefmt.h"
 #include "util/uuid7.h"
@@ -301,12 +302,16 @@ static void validate_value(const json_t *v, const struct field_spec *f, const ch
         if (!json_is_object(v)) {
             json_error_add(errors, path, "must be an object");
         } else {
-            char *dump = json_dumps(v, JSON_COMPACT);
-            if (!dump || (long)strlen(dump) > f->max) {
+            char *dump = json_text(v), where[256];
+            if ((long)strlen(dump) > f->max) {
                 snprintf(msg, sizeof(msg), "must serialise to at most %ld bytes", f->max);
                 json_error_add(errors, path, msg);
             }
             free(dump);
+            if (!json_numbers_storable(v, path, where, sizeof(where)))
+                json_error_add(errors, where,
+                               "is a number beyond what can be stored: numbers must lie within"
+                               " the signed 64-bit range (about -9.2e18 to 9.2e18)");
         }
         break;
     case F_STRING_ARRAY:

@@ -2,6 +2,7 @@
  * hash is stored; listing shows the first 12 characters (token_prefix) to tell keys apart.
  * Revocation is a soft delete (revoked_at) so that audit trails keep their actor. */
 #include "util/xalloc.h"
+#include "json/json_text.h"
 #include "resources/api_keys.h"
 #include "auth.h"
 #include "resources/plumbing.h"
@@ -73,7 +74,7 @@ static void api_keys_create(struct request *r)
     }
     r->resp.stored_body = arena_strdup(&r->arena, db_get(rows, 0, 0));
     json_object_set_new(key, "token", json_string(token));
-    char *text = xjson_dumps(key, JSON_COMPACT);
+    char *text = json_text(key);
     json_decref(key);
     http_reply_raw(r, 201, "application/json", text, strlen(text));
 }

@@ -5,6 +5,7 @@
  * written; a trigger refuses anything else). Every change writes a complaint_events row in
  * the same transaction, with the API key's name and role as actor. */
 #include "util/xalloc.h"
+#include "json/json_text.h"
 #include "resources/complaints.h"
 #include "resources/customers.h"
 #include "resources/plumbing.h"
@@ -299,7 +300,7 @@ static void complaints_create(struct request *r)
     char id[UUID_STR_LEN], event[UUID_STR_LEN];
     uuid7_new(id);
     uuid7_new(event);
-    char *doc = xjson_dumps(body, JSON_COMPACT);
+    char *doc = json_text(body);
     const char *params[] = {id, doc, event, r->who.name, role_name(r->who.role)};
     struct db_rows *rows = rdb_run_mapped(r, "complaints_insert", 5, params, COMPLAINT_CONSTRAINTS);
     free(doc);
@@ -334,7 +335,7 @@ static bool update_events(struct request *r, const char *id, const char *custome
                               json_string_value(json_object_get(merged, "assignee")), NULL, NULL);
     if (ok && json_array_size(others)) {
         json_t *changes = json_pack("{s:O}", "fields", others);
-        char *text = xjson_dumps(changes, JSON_COMPACT);
+        char *text = json_text(changes);
         ok = complaints_event(r, id, customer, "updated", NULL, NULL, NULL, text);
         free(text);
         json_decref(changes);

@@ -1,5 +1,6 @@
 /* Shared request plumbing; see plumbing.h. */
 #include "util/xalloc.h"
+#include "json/json_text.h"
 #include "resources/plumbing.h"
 #include "http/headers.h"
 #include "json/merge_patch.h"
@@ -356,7 +357,7 @@ void record_create(struct request *r, const struct record_kind *k)
     if (!k->check || k->check(r, body)) {
         char id[UUID_STR_LEN];
         uuid7_new(id);
-        char *doc = xjson_dumps(body, JSON_COMPACT);
+        char *doc = json_text(body);
         const char *params[] = {id, doc};
         struct db_rows *rows = rdb_run_mapped(r, k->insert_stmt, 2, params, k->constraints);
         free(doc);
@@ -391,7 +392,7 @@ static bool patch_body(struct request *r, void *cls)
     }
     if (k->check && !k->check(r, p->merged))
         return false;
-    char *doc = xjson_dumps(p->merged, JSON_COMPACT);
+    char *doc = json_text(p->merged);
     const char *params[] = {p->id, db_get(rows, 0, 1), doc};
     struct db_rows *upd = rdb_run_mapped(r, k->update_stmt, 3, params, k->constraints);
     free(doc);

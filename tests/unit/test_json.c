@@ -1,5 +1,6 @@
 /* Unit tests: field validation, JSON Merge Patch, YAML to JSON. */
 #include "check.h"
+#include "json/json_text.h"
 #include "json/merge_patch.h"
 #include "json/validate.h"
 #include "util/yaml_json.h"
@@ -204,6 +205,49 @@ TEST(yaml_to_json_errors)
     err[0] = '\0';
     const char *alias = "a: &x 1\nb: *x\n";
     CHECK(yaml_to_json(alias, strlen(alias), err, sizeof(err)) == NULL);
+}
+
+TEST(json_text_writes_the_shortest_real_that_reads_back)
+{
+    static const double values[] = {0.1,    1.5e-7, 5e-324,  1e308, -1e308, 2.5,  1.0 / 3.0,
+                                    123.45, -0.0,   1e18,    9.2e18, 1e-300, 0.3, 6.02214076e23 / 1e6};
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        json_t *j = json_pack("{s:f}", "x", values[i]);
+        char *text = json_text(j);
+        json_t *back = json_loads(text, JSON_DECODE_ANY, NULL);
+        CHECK(back != NULL);
+        json_t *x = json_object_get(back, "x");
+        CHECK(x && json_number_value(x) == values[i]);
+        CHECK(strlen(text) < 40);
+        free(text);
+        json_decref(back);
+        json_decref(j);
+    }
+    json_t *j = json_loads("{\"a\":0.1,\"b\":1.5e-7,\"c\":9007199254740993,\"d\":\"\\u00e9\\\"\\n\","
+                           "\"e\":[true,false,null,{}],\"f\":\"\\ud83d\\ude00\"}",
+                           0, NULL);
+    char *text = json_text(j);
+    CHECK_STR(text, "{\"a\":0.1,\"b\":1.5e-07,\"c\":9007199254740993,\"d\":\"\xc3\xa9\\\"\\u000a\","
+                    "\"e\":[true,false,null,{}],\"f\":\"\xf0\x9f\x98\x80\"}");
+    free(text);
+    json_decref(j);
+}
+
+TEST(numbers_beyond_64_bits_are_not_storable)
+{
+    char where[256] = "";
+    json_t *ok = json_loads("{\"a\":9.2e18,\"b\":[-9.2e18,1e-300],\"c\":9223372036854775807}", 0,
+                            NULL);
+    CHECK(json_numbers_storable(ok, "attributes", where, sizeof(where)));
+    json_t *big = json_loads("{\"a\":1,\"b\":{\"list\":[0,1e19]}}", 0, NULL);
+    CHECK(!json_numbers_storable(big, "attributes", where, sizeof(where)));
+    CHECK_STR(where, "attributes.b.list[1]");
+    json_t *neg = json_loads("{\"x\":-1e308}", 0, NULL);
+    CHECK(!json_numbers_storable(neg, "attributes", where, sizeof(where)));
+    CHECK_STR(where, "attributes.x");
+    json_decref(ok);
+    json_decref(big);
+    json_decref(neg);
 }
 
 int main(int argc, char **argv)
