@@ -102,6 +102,9 @@ int config_load(int argc, char **argv)
     if (pool)
         c->db_pool = (int)v;
 
+    if (env_long("CSRD_STREAM_POOL", 1, 64, 2, &v) < 0)
+        return -1;
+    c->stream_pool = (int)v;
     if (env_long("CSRD_MAX_BODY", 1024, 1L << 30, 1 << 20, &v) < 0)
         return -1;
     c->max_body = (size_t)v;

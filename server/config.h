@@ -14,6 +14,7 @@ struct config {
     int listen_port;
     int threads;              /* CSRD_THREADS: HTTP worker threads */
     int db_pool;              /* CSRD_DB_POOL: database connections per pool */
+    int stream_pool;          /* CSRD_STREAM_POOL: connections for streamed responses */
     size_t max_body;          /* CSRD_MAX_BODY */
     size_t max_bulk_body;     /* CSRD_MAX_BULK_BODY */
     const char *cors_origins; /* CSRD_CORS_ORIGINS: comma list, "*" or NULL */

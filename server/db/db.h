@@ -31,6 +31,9 @@ struct db_error {
 enum db_target {
     DB_PRIMARY, /* reads and writes */
     DB_REPLICA, /* CSRD_READ_DATABASE_URL when set, else the primary */
+    DB_STREAM,  /* streamed responses: a small pool of its own (CSRD_STREAM_POOL) on the
+                 * replica when set, else the primary, so that long exports never take the
+                 * connections requests need */
 };
 
 /* Starts the pools (connections open lazily). tables: NULL-terminated list of

@@ -48,7 +48,7 @@ struct db_rows {
     struct db_rows *next;
 };
 
-static struct db_pool primary, replica;
+static struct db_pool primary, replica, streams;
 static bool have_replica;
 static const struct db_stmt *const *stmt_tables;
 static atomic_long pool_waits, connect_failures;
@@ -81,7 +81,8 @@ int db_init(const struct db_stmt *const *tables)
             return -1;
         have_replica = true;
     }
-    return 0;
+    const char *stream_url = cfg->read_database_url ? cfg->read_database_url : cfg->database_url;
+    return pool_init(&streams, stream_url, cfg->stream_pool);
 }
 
 static void pool_close(struct db_pool *p)
@@ -100,6 +101,7 @@ void db_shutdown(void)
     pool_close(&primary);
     if (have_replica)
         pool_close(&replica);
+    pool_close(&streams);
 }
 
 /* Opens the connection, sets the session parameters our SQL relies on, prepares all
@@ -203,7 +205,9 @@ enum db_status db_session_open(enum db_target target, bool reads_only, struct db
                                struct db_error *err)
 {
     *out = NULL;
-    struct db_pool *p = (target == DB_REPLICA && have_replica) ? &replica : &primary;
+    struct db_pool *p = target == DB_STREAM                      ? &streams
+                        : (target == DB_REPLICA && have_replica) ? &replica
+                                                                 : &primary;
     struct db_session *s = pool_acquire(p);
     if (!s)
         return fail(err, DB_UNAVAILABLE, "all database connections are busy");

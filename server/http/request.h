@@ -21,6 +21,21 @@ struct http_header {
     struct http_header *next;
 };
 
+struct strbuf;
+
+/* A body produced while it is sent (exports). next() appends the following part to out and
+ * returns true while more may follow, false at the end; when it cannot go on it sets *failed
+ * (the status line is already sent, so the connection is cut and the client sees a truncated
+ * body). done() runs exactly once, when the response is finished or the client went away,
+ * and frees cls and whatever it holds (a database session). Both run on a worker thread
+ * between network writes: a slow reader holds no thread, and next() should produce a
+ * bounded part (some hundred records). */
+struct http_stream {
+    bool (*next)(void *cls, struct strbuf *out, bool *failed);
+    void (*done)(void *cls);
+    void *cls;
+};
+
 struct response {
     int status; /* 0 = nothing queued yet */
     const char *content_type;
@@ -30,6 +45,7 @@ struct response {
     /* what an Idempotency-Key replay answers when it must differ from body (a secret shown
      * once); arena memory, NULL when the same */
     const char *stored_body;
+    struct http_stream stream; /* next != NULL: a streamed body instead of body */
 };
 
 #define PATH_MAX_PARAMS 3
@@ -70,6 +86,9 @@ void http_reply_raw(struct request *r, int status, const char *content_type, cha
                     size_t len /* body malloc'd, ownership taken */);
 void http_reply_json(struct request *r, int status, json_t *body /* reference stolen */);
 void http_reply_empty(struct request *r, int status);
+/* A streamed body; the stream is owned by the response from now on (done() always runs). */
+void http_reply_stream(struct request *r, int status, const char *content_type,
+                       struct http_stream stream);
 /* RFC 9457 problem; detail may be NULL. */
 void http_problem(struct request *r, int status, const char *detail);
 /* 422 with the given {"field","message"} array (reference stolen). */

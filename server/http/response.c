@@ -89,15 +89,31 @@ void http_add_header(struct request *r, const char *name, const char *value)
     r->resp.headers = h;
 }
 
+static void drop_stream(struct request *r)
+{
+    if (r->resp.stream.done)
+        r->resp.stream.done(r->resp.stream.cls);
+    memset(&r->resp.stream, 0, sizeof(r->resp.stream));
+}
+
 void http_response_reset(struct request *r)
 {
     free(r->resp.body);
+    drop_stream(r);
     memset(&r->resp, 0, sizeof(r->resp));
+}
+
+void http_reply_stream(struct request *r, int status, const char *content_type,
+                       struct http_stream stream)
+{
+    http_reply_raw(r, status, content_type, NULL, 0);
+    r->resp.stream = stream;
 }
 
 void http_reply_raw(struct request *r, int status, const char *content_type, char *body, size_t len)
 {
     free(r->resp.body);
+    drop_stream(r);
     r->resp.status = status;
     r->resp.content_type = content_type;
     r->resp.body = body;

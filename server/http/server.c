@@ -256,6 +256,58 @@ static void dispatch(struct pending *p)
     run_handler(r, rt);
 }
 
+/* libmicrohttpd's side of a streamed body: parts from the stream, handed out in pieces of
+ * at most `max` bytes. */
+struct stream_state {
+    struct http_stream stream;
+    struct strbuf part;
+    size_t sent; /* of part */
+    bool end;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct stream_state *s = cls;
+    while (s->sent == s->part.len) {
+        if (s->end)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        s->part.len = 0;
+        s->sent = 0;
+        bool failed = false;
+        s->end = !s->stream.next(s->stream.cls, &s->part, &failed);
+        if (failed)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    size_t n = s->part.len - s->sent;
+    if (n > max)
+        n = max;
+    memcpy(buf, s->part.buf + s->sent, n);
+    s->sent += n;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream_state *s = cls;
+    s->stream.done(s->stream.cls);
+    strbuf_free(&s->part);
+    free(s);
+}
+
+static struct MHD_Response *stream_response(struct request *r)
+{
+    struct stream_state *s = xcalloc(1, sizeof(*s));
+    s->stream = r->resp.stream;
+    strbuf_init(&s->part);
+    memset(&r->resp.stream, 0, sizeof(r->resp.stream)); /* the response owns it now */
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, s, stream_free);
+    if (!resp)
+        stream_free(s);
+    return resp;
+}
+
 static enum MHD_Result queue(struct pending *p)
 {
     struct request *r = &p->req;
@@ -265,7 +317,9 @@ static enum MHD_Result queue(struct pending *p)
         http_problem(r, 500, "the handler produced no response");
     }
     struct MHD_Response *resp;
-    if (r->resp.body) {
+    if (r->resp.stream.next) {
+        resp = stream_response(r);
+    } else if (r->resp.body) {
         resp =
             MHD_create_response_from_buffer(r->resp.body_len, r->resp.body, MHD_RESPMEM_MUST_FREE);
         if (resp)
@@ -400,7 +454,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                  status ? status : 499, (double)us / 1000.0, r->who.key_id[0] ? r->who.key_id : "-",
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
     db_session_close(r->db);
-    free(r->resp.body);
+    http_response_reset(r); /* frees a body or a stream that was never queued */
     strbuf_free(&p->body);
     arena_free(&r->arena);
     free(p);

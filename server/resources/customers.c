@@ -4,6 +4,7 @@
  * rows as JSON (customer_json in schema/) and the text is passed through unparsed. */
 #include "resources/customers.h"
 #include "json/merge_patch.h"
+#include "resources/export.h"
 #include "resources/plumbing.h"
 #include "util/uuid7.h"
 #include <stdio.h>
@@ -167,6 +168,10 @@ const struct db_stmt customers_statements[] = {
 // clang-format on
 
 static const char *const SORTS[] = {"created_at", "updated_at", "name", "relevance", NULL};
+static const char *const EXPORT_PARAMS[] = {
+    "tier",   "status",           "tag",           "city",
+    "region", "external_ref",     "created_after", "updated_since",
+    "q",      "include_archived", "bom",           NULL};
 static const char *const FILTERS[] = {"tier",
                                       "status",
                                       "tag",
@@ -215,6 +220,43 @@ static void customers_archive(struct request *r)
         http_reply_empty(r, 204);
 }
 
+/* Validates the list filters shared by the list and the export; fills params[0..9]. */
+static bool customer_filters(struct request *r, const char **params)
+{
+    bool archived;
+    if (!filter_enum_list(r, "tier", TIERS) || !filter_enum_list(r, "status", STATUSES) ||
+        !filter_timestamp(r, "created_after") || !filter_timestamp(r, "updated_since") ||
+        !filter_bool(r, "include_archived", &archived))
+        return false;
+    const struct query *q = &r->query;
+    const char *search = query_get(q, "q");
+    const char *values[10] = {query_get(q, "tier"),
+                              query_get(q, "status"),
+                              query_get(q, "tag"),
+                              query_get(q, "city"),
+                              query_get(q, "region"),
+                              query_get(q, "external_ref"),
+                              query_get(q, "created_after"),
+                              query_get(q, "updated_since"),
+                              search && *search ? search : NULL, /* q= matches everything */
+                              archived ? "true" : "false"};
+    memcpy(params, values, sizeof(values));
+    return true;
+}
+
+static void customers_export(struct request *r)
+{
+    const char *bad = query_unknown_or_repeated(&r->query, EXPORT_PARAMS);
+    if (bad) {
+        http_problem(r, 400,
+                     arena_printf(&r->arena, "unknown or repeated query parameter '%s'", bad));
+        return;
+    }
+    const char *params[13] = {0};
+    if (customer_filters(r, params))
+        export_reply(r, "customers_list_created_at_asc", 13, params, CUSTOMER_FIELDS);
+}
+
 static void customers_list(struct request *r)
 {
     static const char *const STMTS[4][2] = {
@@ -223,22 +265,12 @@ static void customers_list(struct request *r)
         {"customers_list_name_asc", "customers_list_name_desc"},
         {"customers_list_relevance", "customers_list_relevance"}};
     struct list_params lp;
-    bool archived;
     const char *search = query_get(&r->query, "q");
     bool searching = search && *search;
+    const char *params[13] = {0};
     if (!list_parse(r, FILTERS, SORTS, searching ? "relevance" : "-created_at", &lp) ||
-        !filter_enum_list(r, "tier", TIERS) || !filter_enum_list(r, "status", STATUSES) ||
-        !filter_timestamp(r, "created_after") || !filter_timestamp(r, "updated_since") ||
-        !filter_bool(r, "include_archived", &archived))
+        !customer_filters(r, params))
         return;
-    const struct query *q = &r->query;
-    const char *params[13] = {
-        query_get(q, "tier"),          query_get(q, "status"),        query_get(q, "tag"),
-        query_get(q, "city"),          query_get(q, "region"),        query_get(q, "external_ref"),
-        query_get(q, "created_after"), query_get(q, "updated_since"), query_get(q, "q"),
-        archived ? "true" : "false"};
-    if (!searching)
-        params[8] = NULL; /* q= matches everything */
     if (lp.sort == 3 && !searching) {
         http_problem(r, 400, "sort=relevance needs q");
         return;
@@ -249,6 +281,7 @@ static void customers_list(struct request *r)
 const struct route customers_routes[] = {
     {M_GET, "/v1/customers", customers_list, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_POST, "/v1/customers", customers_create, ROLE_AGENT, ROUTE_IDEMPOTENT, 0},
+    {M_GET, "/v1/customers/export", customers_export, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_GET, "/v1/customers/{id}", customers_get, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_PATCH, "/v1/customers/{id}", customers_patch, ROLE_AGENT, 0, 0},
     {M_DELETE, "/v1/customers/{id}", customers_archive, ROLE_SUPERVISOR, 0, 0},

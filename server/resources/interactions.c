@@ -4,6 +4,7 @@
  * not more than five minutes in the future (clock skew between callers). */
 #include "resources/interactions.h"
 #include "resources/customers.h"
+#include "resources/export.h"
 #include "resources/plumbing.h"
 #include "util/timefmt.h"
 #include "util/uuid7.h"
@@ -153,39 +154,66 @@ static void interactions_delete(struct request *r)
         http_reply_empty(r, 204);
 }
 
-/* The list, for all customers or (customer != NULL) for one. */
-static void list_interactions(struct request *r, const char *customer)
+static const char *const LIST_FILTERS[] = {"customer_id",    "complaint_id",    "channel",
+                                           "direction",      "purpose",         "agent",
+                                           "occurred_after", "occurred_before", NULL};
+static const char *const EXPORT_PARAMS[] = {
+    "customer_id", "complaint_id",   "channel",         "direction", "purpose",
+    "agent",       "occurred_after", "occurred_before", "bom",       NULL};
+
+/* Validates the filters shared by the lists and the export; fills params[0..7]. */
+static bool interaction_filters(struct request *r, const char *customer, const char **params)
 {
-    static const char *const SORTS[] = {"occurred_at", "created_at", NULL};
-    static const char *const FILTERS[] = {"customer_id",    "complaint_id",    "channel",
-                                          "direction",      "purpose",         "agent",
-                                          "occurred_after", "occurred_before", NULL};
-    static const char *const STMTS[2][2] = {
-        {"interactions_list_occurred_at_asc", "interactions_list_occurred_at_desc"},
-        {"interactions_list_created_at_asc", "interactions_list_created_at_desc"}};
-    struct list_params lp;
     const struct query *q = &r->query;
-    if (!list_parse(r, customer ? FILTERS + 1 : FILTERS, SORTS, "-occurred_at", &lp) ||
-        !filter_uuid(r, "customer_id") || !filter_uuid(r, "complaint_id") ||
+    if (!filter_uuid(r, "customer_id") || !filter_uuid(r, "complaint_id") ||
         !filter_enum_list(r, "channel", CHANNELS) ||
         !filter_enum_list(r, "direction", DIRECTIONS) ||
         !filter_enum_list(r, "purpose", PURPOSES) || !filter_timestamp(r, "occurred_after") ||
         !filter_timestamp(r, "occurred_before"))
-        return;
+        return false;
     if (query_get(q, "direction") && strchr(query_get(q, "direction"), ',')) {
         http_problem(r, 400, "direction takes one value");
-        return;
+        return false;
     }
-    const char *params[11] = {customer ? customer : query_get(q, "customer_id"),
-                              query_get(q, "complaint_id"),
-                              query_get(q, "channel"),
-                              query_get(q, "direction"),
-                              query_get(q, "purpose"),
-                              query_get(q, "agent"),
-                              query_get(q, "occurred_after"),
-                              query_get(q, "occurred_before")};
+    const char *values[8] = {customer ? customer : query_get(q, "customer_id"),
+                             query_get(q, "complaint_id"),
+                             query_get(q, "channel"),
+                             query_get(q, "direction"),
+                             query_get(q, "purpose"),
+                             query_get(q, "agent"),
+                             query_get(q, "occurred_after"),
+                             query_get(q, "occurred_before")};
+    memcpy(params, values, sizeof(values));
+    return true;
+}
+
+/* The list, for all customers or (customer != NULL) for one. */
+static void list_interactions(struct request *r, const char *customer)
+{
+    static const char *const SORTS[] = {"occurred_at", "created_at", NULL};
+    static const char *const STMTS[2][2] = {
+        {"interactions_list_occurred_at_asc", "interactions_list_occurred_at_desc"},
+        {"interactions_list_created_at_asc", "interactions_list_created_at_desc"}};
+    struct list_params lp;
+    const char *params[11] = {0};
+    if (!list_parse(r, customer ? LIST_FILTERS + 1 : LIST_FILTERS, SORTS, "-occurred_at", &lp) ||
+        !interaction_filters(r, customer, params))
+        return;
     run_list(r, &lp, STMTS[lp.sort][lp.desc], "interactions_count", 11, params,
              customer ? CUSTOMER_PARENT(customer) : NULL);
+}
+
+static void interactions_export(struct request *r)
+{
+    const char *bad = query_unknown_or_repeated(&r->query, EXPORT_PARAMS);
+    if (bad) {
+        http_problem(r, 400,
+                     arena_printf(&r->arena, "unknown or repeated query parameter '%s'", bad));
+        return;
+    }
+    const char *params[11] = {0};
+    if (interaction_filters(r, NULL, params))
+        export_reply(r, "interactions_list_created_at_asc", 11, params, INTERACTION_FIELDS);
 }
 
 static void interactions_list(struct request *r)
@@ -203,6 +231,7 @@ static void customer_interactions(struct request *r)
 const struct route interactions_routes[] = {
     {M_GET, "/v1/interactions", interactions_list, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_POST, "/v1/interactions", interactions_create, ROLE_AGENT, ROUTE_IDEMPOTENT, 0},
+    {M_GET, "/v1/interactions/export", interactions_export, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_GET, "/v1/interactions/{id}", interactions_get, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_PATCH, "/v1/interactions/{id}", interactions_patch, ROLE_AGENT, 0, 0},
     {M_DELETE, "/v1/interactions/{id}", interactions_delete, ROLE_SUPERVISOR, 0, 0},

@@ -380,9 +380,10 @@ struct resp *req_raw(const char *method, const char *path, const char *token, co
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
     const char *ct = resp_header(r, "Content-Type");
-    if (r->body && ct && strstr(ct, "json"))
+    bool is_json = ct && strstr(ct, "json") && !strstr(ct, "ndjson"); /* NDJSON: many values */
+    if (r->body && is_json)
         r->json = json_loadb(r->body, r->len, 0, NULL);
-    if (r->body && ct && strstr(ct, "json") && !r->json) {
+    if (r->body && is_json && !r->json) {
         fprintf(stderr, "%s %s: response body is not JSON: %.200s\n", method, path, r->body);
         check_failures++;
     }

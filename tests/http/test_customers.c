@@ -1,7 +1,10 @@
 /* Black-box tests of /v1/customers. Each test scopes its records with a unique tag or
  * external_ref, so tests can share one database and run in parallel. */
 #include "harness.h"
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -543,12 +546,30 @@ TEST(concurrent_patches_with_if_match_exactly_one_wins)
 /* Values a client may put into `attributes`, as JSON text. Every one must be stored, and then
  * read, patched, listed and shown on the timeline without a 5xx, keeping its value. */
 static const char *const AWKWARD[] = {
-    "0.1", "1.5e-7", "5e-324", "-0", "-0.0", "9.2e18", "-9.2e18", "1e18",
-    "9007199254740993", "9223372036854775807", "-9223372036854775808", "2.5e-300",
-    "\"\"", "{}", "[]", "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]",
-    "\"\\u0000\"" /* refused: no NUL in text */, "\"é中文한국어\"", "\"\\ud83d\\ude00 \\ud840\\udc00\"",
-    "\"\xf3\xb0\x80\x80 \xf4\x8f\xbf\xbd\"" /* planes 15 and 16 */, "\"\\u2028\\u2029\\ufeff\"",
-    "\"'; DROP TABLE customers; --\"", "null", "true"};
+    "0.1",
+    "1.5e-7",
+    "5e-324",
+    "-0",
+    "-0.0",
+    "9.2e18",
+    "-9.2e18",
+    "1e18",
+    "9007199254740993",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "2.5e-300",
+    "\"\"",
+    "{}",
+    "[]",
+    "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]",
+    "\"\\u0000\"" /* refused: no NUL in text */,
+    "\"é中文한국어\"",
+    "\"\\ud83d\\ude00 \\ud840\\udc00\"",
+    "\"\xf3\xb0\x80\x80 \xf4\x8f\xbf\xbd\"" /* planes 15 and 16 */,
+    "\"\\u2028\\u2029\\ufeff\"",
+    "\"'; DROP TABLE customers; --\"",
+    "null",
+    "true"};
 
 /* Compares two JSON values, numbers by value (PostgreSQL writes 1e308 as 1 and 308 zeros). */
 static bool same_value(const json_t *a, const json_t *b)
@@ -643,8 +664,7 @@ TEST(awkward_json_values_survive_every_read_path)
 TEST(numbers_csrd_cannot_carry_are_refused_at_the_door)
 {
     const char *agent = key_for("agent");
-    static const char *const TOO_BIG[] = {"1e19", "-1e19", "1e20", "1e300", "1e308",
-                                          "9.3e18"};
+    static const char *const TOO_BIG[] = {"1e19", "-1e19", "1e20", "1e300", "1e308", "9.3e18"};
     for (size_t i = 0; i < sizeof(TOO_BIG) / sizeof(TOO_BIG[0]); i++) {
         char body[256];
         snprintf(body, sizeof(body),
@@ -665,6 +685,139 @@ TEST(numbers_csrd_cannot_carry_are_refused_at_the_door)
     CHECK_STATUS(req("PATCH", path_of(c), agent, "{\"attributes\":{\"x\":1e19}}", NULL), 422);
     CHECK_STATUS(req("PATCH", path_of(c), agent, "{\"attributes\":{\"x\":1e18}}", NULL), 200);
     CHECK_STATUS(req("PATCH", path_of(c), agent, "{\"notes\":\"still editable\"}", NULL), 200);
+}
+
+/* ---- export ------------------------------------------------------------------------- */
+
+static size_t count_lines(const char *body)
+{
+    size_t n = 0;
+    for (const char *p = body ? body : ""; *p; p++)
+        n += *p == '\n';
+    return n;
+}
+
+TEST(export_streams_every_filtered_record_as_ndjson)
+{
+    const char *agent = key_for("agent");
+    const char *tag = unique("exp");
+    char body[256], path[160];
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"E%d\",\"tags\":[\"%s\"]}", i,
+                 tag);
+        CHECK_STATUS(create(agent, body), 201);
+    }
+    struct resp *gone = create(agent, "{\"kind\":\"person\",\"name\":\"Gone\"}");
+    snprintf(body, sizeof(body), "{\"tags\":[\"%s\"]}", tag);
+    CHECK_STATUS(req("PATCH", path_of(gone), agent, body, NULL), 200);
+    CHECK_STATUS(req("DELETE", path_of(gone), key_for("supervisor"), NULL, NULL), 204);
+
+    snprintf(path, sizeof(path), "/v1/customers/export?tag=%s", tag);
+    struct resp *r = req("GET", path, key_for("viewer"), NULL, NULL);
+    CHECK_STATUS(r, 200);
+    CHECK_STR(resp_header(r, "Content-Type"), "application/x-ndjson");
+    CHECK_INT((long)count_lines(r->body), 3);
+    const char *line = r->body;
+    for (int i = 0; line && *line; i++) {
+        json_t *rec = json_loadb(line, strcspn(line, "\n"), 0, NULL);
+        CHECK(rec != NULL);
+        char want[16];
+        snprintf(want, sizeof(want), "E%d", i); /* oldest first */
+        CHECK_STR(jstr(rec, "name"), want);
+        json_decref(rec);
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    snprintf(path, sizeof(path), "/v1/customers/export?tag=%s&include_archived=true", tag);
+    r = req("GET", path, key_for("viewer"), NULL, NULL);
+    CHECK_INT((long)count_lines(r->body), 4);
+}
+
+TEST(export_csv_quotes_commas_quotes_newlines_and_keeps_cjk_text)
+{
+    const char *tag = unique("csv");
+    char body[512], path[160];
+    snprintf(
+        body, sizeof(body),
+        "{\"kind\":\"person\",\"name\":\"Kim, \\\"Min-jun\\\"\\n\xea\xb9\x80\xeb\xaf\xbc\xec\xa4"
+        "\x80 / \xe5\xbc\xa0\xe4\xb8\x89\",\"tags\":[\"%s\"],\"address\":{\"city\":\"Seoul\"},"
+        "\"attributes\":{\"n\":0.1}}",
+        tag);
+    CHECK_STATUS(create(key_for("agent"), body), 201);
+    const char *csv[] = {"Accept: text/csv", NULL};
+    snprintf(path, sizeof(path), "/v1/customers/export?tag=%s", tag);
+    struct resp *r = req("GET", path, key_for("viewer"), NULL, csv);
+    CHECK_STATUS(r, 200);
+    CHECK_STR(resp_header(r, "Content-Type"), "text/csv; charset=utf-8");
+    CHECK(resp_header(r, "Content-Disposition") &&
+          strstr(resp_header(r, "Content-Disposition"), "customers.csv"));
+    CHECK(r->body && !strncmp(r->body, "id,kind,name,email,phone,address,tier,", 38));
+    CHECK(r->body && strstr(r->body, "\r\n"));
+    CHECK(r->body && strstr(r->body, ",\"Kim, \"\"Min-jun\"\"\n\xea\xb9\x80\xeb\xaf\xbc\xec\xa4\x80"
+                                     " / \xe5\xbc\xa0\xe4\xb8\x89\","));
+    CHECK(r->body && strstr(r->body, ",\"{\"\"city\"\":\"\"Seoul\"\"}\","));
+    CHECK(r->body && strstr(r->body, ",\"{\"\"n\"\":0.1}\","));
+    snprintf(path, sizeof(path), "/v1/customers/export?tag=%s&bom=true", tag);
+    r = req("GET", path, key_for("viewer"), NULL, csv);
+    CHECK(r->body && !strncmp(r->body, "\xef\xbb\xbfid,kind,", 11));
+}
+
+TEST(export_of_an_empty_set)
+{
+    struct resp *r =
+        req("GET", "/v1/customers/export?tag=no-such-tag-anywhere", key_for("viewer"), NULL, NULL);
+    CHECK_STATUS(r, 200);
+    CHECK_INT((long)r->len, 0);
+    const char *csv[] = {"Accept: text/csv", NULL};
+    r = req("GET", "/v1/customers/export?tag=no-such-tag-anywhere", key_for("viewer"), NULL, csv);
+    CHECK_STATUS(r, 200);
+    CHECK_INT((long)count_lines(r->body), 1); /* the header row only */
+}
+
+TEST(export_refusals)
+{
+    const char *viewer = key_for("viewer");
+    CHECK_STATUS(req("GET", "/v1/customers/export", NULL, NULL, NULL), 401);
+    CHECK_STATUS(req("GET", "/v1/customers/export?limit=5", viewer, NULL, NULL), 400);
+    CHECK_STATUS(req("GET", "/v1/customers/export?tier=gold", viewer, NULL, NULL), 400);
+    CHECK_STATUS(req("GET", "/v1/customers/export?bom=maybe", viewer, NULL, NULL), 400);
+    const char *xml[] = {"Accept: application/xml", NULL};
+    CHECK_STATUS(req("GET", "/v1/customers/export", viewer, NULL, xml), 406);
+}
+
+TEST(client_leaving_mid_export_frees_everything)
+{
+    /* enough records for several pages of 200 */
+    const char *agent = key_for("agent");
+    for (int i = 0; i < 450; i++)
+        req("POST", "/v1/customers", agent, "{\"kind\":\"person\",\"name\":\"Bulk for export\"}",
+            NULL);
+    int port = atoi(strrchr(server_base(), ':') + 1);
+    for (int round = 0; round < 5; round++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+        char head[256];
+        snprintf(head, sizeof(head),
+                 "GET /v1/customers/export HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+                 agent);
+        CHECK(write(fd, head, strlen(head)) == (ssize_t)strlen(head));
+        char buf[2048];
+        CHECK(read(fd, buf, sizeof(buf)) > 0); /* the stream has started */
+        close(fd);
+    }
+    CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200);
+    /* the stream pool's connections all came back: exports still work, more than its size */
+    for (int i = 0; i < 4; i++) {
+        struct resp *r =
+            req("GET", "/v1/customers/export?limit_is_not_a_filter=1", agent, NULL, NULL);
+        CHECK_STATUS(r, 400);
+        r = req("GET", "/v1/customers/export", agent, NULL, NULL);
+        CHECK_STATUS(r, 200);
+        CHECK(count_lines(r->body) >= 450);
+    }
 }
 
 int main(int argc, char **argv)

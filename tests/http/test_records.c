@@ -735,6 +735,42 @@ TEST(timeline_mixes_everything_newest_first)
                  404);
 }
 
+TEST(interactions_export_follows_the_list_filters)
+{
+    const char *agent = key_for("agent");
+    struct resp *c = req("POST", "/v1/customers", agent,
+                         "{\"kind\":\"person\",\"name\":\"Export contact\"}", NULL);
+    CHECK_STATUS(c, 201);
+    const char *customer = jstr(c->json, "id");
+    char body[512], path[256];
+    static const char *const CHANNELS[] = {"phone", "email", "visit"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(
+            body, sizeof(body),
+            "{\"customer_id\":\"%s\",\"channel\":\"%s\",\"direction\":\"inbound\","
+            "\"purpose\":\"inquiry\",\"subject\":\"line one\\nline \\\"two\\\", \xed\x95\x9c\"}",
+            customer, CHANNELS[i]);
+        CHECK_STATUS(req("POST", "/v1/interactions", agent, body, NULL), 201);
+    }
+    snprintf(path, sizeof(path), "/v1/interactions/export?customer_id=%s&channel=phone,visit",
+             customer);
+    struct resp *r = req("GET", path, key_for("viewer"), NULL, NULL);
+    CHECK_STATUS(r, 200);
+    size_t lines = 0;
+    for (const char *p = r->body ? r->body : ""; *p; p++)
+        lines += *p == '\n';
+    CHECK_INT((long)lines, 2);
+    CHECK(r->body && !strstr(r->body, "\"email\""));
+    const char *csv[] = {"Accept: text/csv", NULL};
+    r = req("GET", path, key_for("viewer"), NULL, csv);
+    CHECK_STATUS(r, 200);
+    CHECK(r->body && !strncmp(r->body, "id,customer_id,", 15));
+    CHECK(r->body && strstr(r->body, ",\"line one\nline \"\"two\"\", \xed\x95\x9c\","));
+    CHECK(r->body && strstr(resp_header(r, "Content-Disposition"), "interactions.csv"));
+    CHECK_STATUS(
+        req("GET", "/v1/interactions/export?direction=inbound,outbound", agent, NULL, NULL), 400);
+}
+
 int main(int argc, char **argv)
 {
     return harness_main(argc, argv);
