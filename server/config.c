@@ -2,6 +2,7 @@
  * Every value is checked here so that a typo stops the start with a message instead of
  * producing a half-configured server. */
 #include "config.h"
+#include "http/query.h"
 #include "util/text.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,36 @@ int config_load(int argc, char **argv)
     if (env_long("CSRD_CONNECTION_TIMEOUT", 1, 3600, 30, &v) < 0)
         return -1;
     c->connection_timeout_s = (int)v;
+    if (env_long("CSRD_MAX_URL", 256, 65536, 4096, &v) < 0)
+        return -1;
+    c->max_url = (size_t)v;
+    if (env_long("CSRD_MAX_HEADER_BYTES", 1024, 262144, 8192, &v) < 0)
+        return -1;
+    c->max_header_bytes = (size_t)v;
+    if (env_long("CSRD_MAX_HEADERS", 8, 1000, 100, &v) < 0)
+        return -1;
+    c->max_headers = (int)v;
+    if (env_long("CSRD_MAX_QUERY_PARAMS", 1, QUERY_MAX_ARGS, QUERY_MAX_ARGS, &v) < 0)
+        return -1;
+    c->max_query_params = (int)v;
+    if (c->max_url > c->max_header_bytes) {
+        fprintf(stderr, "csrd: CSRD_MAX_URL (%zu) must not exceed CSRD_MAX_HEADER_BYTES (%zu)\n",
+                c->max_url, c->max_header_bytes);
+        return -1;
+    }
+    /* libmicrohttpd (0.9.75) keeps a request's whole head in one pool per connection and must
+     * build the response head in what is left of it; when that does not fit it closes the
+     * connection without a byte. The pool is sized so that every request within the limits
+     * above always leaves room: half of it is the first read buffer (which holds a head of up
+     * to max_header_bytes and anything pipelined behind it); the other half takes a record of
+     * up to 96 bytes per header field, cookie and query argument (64 on 64-bit builds, more
+     * with sanitizer red zones), the copy of the Cookie header it parses (within the head),
+     * and the response head: about 1 KiB of fixed fields plus a Link header that repeats the
+     * query, percent-encoded (at most 3 x max_url). Requests beyond the limits are answered
+     * 414/431 by server.c without needing this room. */
+    size_t half = c->max_header_bytes + 96 * (size_t)(c->max_headers + c->max_query_params) +
+                  3 * c->max_url + 1024;
+    c->connection_memory = (2 * half + 4095) / 4096 * 4096;
 
     const char *lvl = env_or("CSRD_LOG_LEVEL", "info");
     if (!strcmp(lvl, "error"))

@@ -24,6 +24,12 @@ struct config {
     int auth_cache_ms;        /* CSRD_AUTH_CACHE_MS: how long a verified key is trusted */
     int statement_timeout_ms; /* CSRD_STATEMENT_TIMEOUT_MS */
     int connection_timeout_s; /* CSRD_CONNECTION_TIMEOUT: idle or slow client, seconds */
+    /* Limits on the request head, checked before anything else looks at it. */
+    size_t max_url;           /* CSRD_MAX_URL: bytes of the request target; longer is 414 */
+    size_t max_header_bytes;  /* CSRD_MAX_HEADER_BYTES: request line + header fields; 431 */
+    int max_headers;          /* CSRD_MAX_HEADERS: header fields (each cookie counts); 431 */
+    int max_query_params;     /* CSRD_MAX_QUERY_PARAMS: query arguments; more is 400 */
+    size_t connection_memory; /* libmicrohttpd's per-connection pool, derived from the above */
     bool migrate;             /* false with --no-migrate */
     bool migrate_only;        /* `csrd migrate` */
 };

@@ -29,6 +29,8 @@ const char *http_status_title(int status)
         return "Precondition Failed";
     case 413:
         return "Content Too Large";
+    case 414:
+        return "URI Too Long";
     case 415:
         return "Unsupported Media Type";
     case 422:
@@ -37,6 +39,8 @@ const char *http_status_title(int status)
         return "Precondition Required";
     case 429:
         return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
     case 500:
         return "Internal Server Error";
     case 503:
@@ -67,12 +71,16 @@ static const char *status_slug(int status)
         return "precondition-failed";
     case 413:
         return "content-too-large";
+    case 414:
+        return "uri-too-long";
     case 415:
         return "unsupported-media-type";
     case 422:
         return "validation";
     case 429:
         return "rate-limited";
+    case 431:
+        return "header-too-large";
     case 503:
         return "unavailable";
     default:

@@ -18,11 +18,15 @@
 #include "util/uuid7.h"
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CORS_ALLOW_HEADERS                                                                         \
@@ -33,13 +37,20 @@ static struct MHD_Daemon *daemon_handle;
 static atomic_int inflight;
 static const struct http_hooks *hooks;
 
-/* Per-connection state while a request is read and answered. */
+/* Per-connection state while a request is read and answered. Made by on_uri as soon as
+ * libmicrohttpd has the request line, completed by the first on_request call (begun). */
 struct pending {
     struct request req;
     struct strbuf body;
     size_t limit, received;
     enum route_result found; /* decided on the first call, before the body */
     char allow[128];
+    bool begun;
+    bool uri_too_long;    /* over CSRD_MAX_URL */
+    bool too_many_params; /* over CSRD_MAX_QUERY_PARAMS, counted in the raw target */
+    int reject_status;    /* 400/414/431 decided from the request head, 0 = none */
+    char reject_detail[128];
+    bool sent_on_socket; /* the rejection went out directly (see answer_on_socket) */
     bool too_large;
     bool answered;
 };
@@ -75,7 +86,7 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 {
     (void)kind;
     struct request *r = cls;
-    if (r->query.n >= QUERY_MAX_ARGS) {
+    if (r->query.n >= (size_t)cfg->max_query_params) {
         r->query.too_many = true;
         return MHD_NO;
     }
@@ -227,6 +238,10 @@ static void dispatch(struct pending *p)
 {
     struct request *r = &p->req;
     const struct route *rt = r->route;
+    if (p->reject_status) {
+        http_problem(r, p->reject_status, p->reject_detail);
+        return;
+    }
     if (r->method == M_OPTIONS) {
         handle_options(r, p->allow, p->found != ROUTE_NOT_FOUND);
         return;
@@ -360,16 +375,56 @@ static enum MHD_Result finish(struct pending *p)
     return queue(p);
 }
 
-static struct pending *pending_new(struct MHD_Connection *conn, const char *url, const char *method)
+static struct pending *pending_alloc(void)
 {
     struct pending *p = xcalloc(1, sizeof(*p));
-    if (!p)
-        return NULL;
-    struct request *r = &p->req;
-    arena_init(&r->arena);
+    arena_init(&p->req.arena);
     strbuf_init(&p->body);
+    p->req.start_us = time_mono_us();
+    return p;
+}
+
+/* libmicrohttpd 0.9.75 calls this with the raw request target as soon as the request line is
+ * in, before it splits the query into arguments. The split is where a long query exhausts the
+ * connection's memory pool (each argument takes a 64-byte record, so "&a" costs 32 times its
+ * size), and 0.9.75 then loses the 431 it queued and leaves the connection silent until
+ * CSRD_CONNECTION_TIMEOUT (connection.c: parse_initial_message_line ignores the result of
+ * MHD_parse_arguments_, and MHD_connection_handle_idle then overwrites the HEADERS_SENDING
+ * state with URL_RECEIVED). So the arguments are counted here, and when there are too many or
+ * the target is too long, the query is cut off where it starts: the target lives in
+ * libmicrohttpd's read buffer, which it writes NULs into itself right after this call, and
+ * with nothing after the '?' it splits nothing. on_request then answers 400 or 414. The
+ * return value becomes the request's *con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    struct pending *p = pending_alloc();
+    if (!uri)
+        return p;
+    const char *q = strchr(uri, '?');
+    size_t args = 0;
+    if (q && q[1]) { /* as MHD_parse_arguments_ splits: "a&&b" is 3, "a&" is 1 */
+        args = 1;
+        for (const char *c = q + 1; *c; c++)
+            if (*c == '&' && c[1])
+                args++;
+    }
+    p->uri_too_long = strlen(uri) > cfg->max_url;
+    p->too_many_params = args > (size_t)cfg->max_query_params;
+    if (q && (p->uri_too_long || p->too_many_params))
+        ((char *)q)[1] = '\0'; /* NOLINT: libmicrohttpd's own, writable buffer (see above) */
+    return p;
+}
+
+/* Fills in what the first access-handler call knows: method, path, request id, route. */
+static void pending_begin(struct pending *p, struct MHD_Connection *conn, const char *url,
+                          const char *method)
+{
+    struct request *r = &p->req;
+    p->begun = true;
+    atomic_fetch_add(&inflight, 1); /* what http_stop waits for: requests being handled */
     r->conn = conn;
-    r->start_us = time_mono_us();
     r->method = parse_method(method);
     r->method_name = arena_strdup(&r->arena, method);
     r->path = arena_strdup(&r->arena, url);
@@ -384,8 +439,75 @@ static struct pending *pending_new(struct MHD_Connection *conn, const char *url,
         p->found = ROUTE_BAD_METHOD;
     r->route = p->found == ROUTE_FOUND ? rt : NULL;
     p->limit = (rt && (rt->flags & ROUTE_BULK_BODY)) ? cfg->max_bulk_body : cfg->max_body;
-    atomic_fetch_add(&inflight, 1);
-    return p;
+}
+
+/* The limits on the request head. Returns whether the head is within CSRD_MAX_HEADER_BYTES
+ * and CSRD_MAX_HEADERS (only then is there sure to be room in the connection's pool for a
+ * response, see config.c), and sets p->reject_status for any limit passed. */
+static bool check_head(struct pending *p, struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    size_t head = ci ? ci->header_size : 0;
+    int fields = MHD_get_connection_values(conn, MHD_HEADER_KIND, NULL, NULL) +
+                 MHD_get_connection_values(conn, MHD_COOKIE_KIND, NULL, NULL);
+    bool head_ok = head <= cfg->max_header_bytes && fields <= cfg->max_headers;
+    if (p->uri_too_long) {
+        p->reject_status = 414;
+        snprintf(p->reject_detail, sizeof(p->reject_detail),
+                 "the request target is longer than %zu bytes", cfg->max_url);
+    } else if (!head_ok) {
+        p->reject_status = 431;
+        snprintf(p->reject_detail, sizeof(p->reject_detail),
+                 "the request header is larger than %zu bytes or has more than %d fields",
+                 cfg->max_header_bytes, cfg->max_headers);
+    } else if (p->too_many_params) {
+        p->reject_status = 400;
+        snprintf(p->reject_detail, sizeof(p->reject_detail),
+                 "too many query parameters (at most %d)", cfg->max_query_params);
+    }
+    return head_ok;
+}
+
+/* Sends the rejection (a problem response, Connection: close) straight to the socket and
+ * has libmicrohttpd close the connection. Used for a head beyond the limits: after it,
+ * libmicrohttpd 0.9.75 may have too little of the connection's pool left to build any
+ * response head, and then closes without a byte ("failed to create response header"). The
+ * socket is idle at this point (the previous response on it was sent completely before this
+ * request was read), and the answer is a few hundred bytes, far below the socket buffer. */
+static enum MHD_Result answer_on_socket(struct pending *p, struct MHD_Connection *conn)
+{
+    struct request *r = &p->req;
+    http_problem(r, p->reject_status, p->reject_detail);
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
+    struct strbuf head;
+    strbuf_init(&head);
+    strbuf_printf(&head,
+                  "HTTP/1.1 %d %s\r\nDate: %s\r\nConnection: close\r\nContent-Type: %s\r\n"
+                  "Content-Length: %zu\r\nX-Request-Id: %s\r\n",
+                  r->resp.status, http_status_title(r->resp.status), date, r->resp.content_type,
+                  r->resp.body_len, r->request_id);
+    const char *origin = http_header(r, "Origin");
+    if (origin && origin_allowed(origin))
+        strbuf_printf(&head,
+                      "Access-Control-Allow-Origin: %s\r\nAccess-Control-Expose-Headers: %s\r\n",
+                      origin, CORS_EXPOSE_HEADERS);
+    if (cfg->cors_origins)
+        strbuf_puts(&head, "Vary: Origin\r\n");
+    strbuf_puts(&head, "\r\n");
+    struct iovec iov[2] = {{head.buf, head.len}, {r->resp.body, r->resp.body_len}};
+    size_t want = head.len + (r->method == M_HEAD ? 0 : r->resp.body_len);
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = r->method == M_HEAD ? 1 : 2};
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    ssize_t sent = ci ? sendmsg(ci->connect_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) : -1;
+    strbuf_free(&head);
+    p->sent_on_socket = sent == (ssize_t)want;
+    p->answered = true;
+    return MHD_NO; /* libmicrohttpd closes the connection */
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -395,11 +517,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)cls;
     (void)version;
     struct pending *p = *con_cls;
-    if (!p) {
-        p = pending_new(conn, url, method);
-        if (!p)
-            return MHD_NO;
-        *con_cls = p;
+    if (!p) /* never with on_uri installed */
+        *con_cls = p = pending_alloc();
+    if (!p->begun) {
+        pending_begin(p, conn, url, method);
+        if (!check_head(p, conn))
+            return answer_on_socket(p, conn);
+        if (p->reject_status) /* answered on the last call, as other 4xx are: a response */
+            return MHD_YES;   /* queued on this first call would close the connection */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         long n;
         if (cl && text_parse_long(cl, 0, 1L << 40, &n) && (size_t)n > p->limit) {
@@ -428,7 +553,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             }
             return MHD_YES;
         }
-        if (p->found == ROUTE_FOUND) /* a body for a 404/405 is read and dropped */
+        if (p->found == ROUTE_FOUND && !p->reject_status) /* else read and dropped */
             strbuf_append(&p->body, upload_data, n);
         return MHD_YES;
     }
@@ -437,29 +562,86 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return finish(p);
 }
 
+static const char *termination_name(enum MHD_RequestTerminationCode toe)
+{
+    switch (toe) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+        return "ok";
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+        return "timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+        return "shutdown";
+    case MHD_REQUEST_TERMINATED_READ_ERROR:
+        return "client-closed";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+        return "client-abort";
+    case MHD_REQUEST_TERMINATED_WITH_ERROR:
+    default:
+        return "connection-error";
+    }
+}
+
+/* The access log and metrics record what the client was actually sent. A response csrd
+ * queued counts only when libmicrohttpd completed it (toe OK): it can still fail to build the
+ * response head ("failed to create response header") or lose the connection, and then the
+ * line says "not-delivered" and the metrics count 499, not the queued status. A request that
+ * libmicrohttpd answered itself (its own 400/414/431, before the access handler) is logged
+ * with the status it queued. */
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)conn;
     struct pending *p = *con_cls;
     if (!p)
         return;
     struct request *r = &p->req;
     uint64_t us = time_mono_us() - r->start_us;
     int status = r->resp.status;
+    char note[64] = "";
+    bool undelivered = false;
+    if (!p->begun) {
+        /* libmicrohttpd ended the request before the access handler: with its own error
+         * response (toe is then WITH_ERROR even when that was sent) or by closing */
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
+        status = ci ? (int)ci->http_status : 0;
+        uuid7_new(r->request_id);
+        if (status)
+            snprintf(note, sizeof(note), " answered-by-libmicrohttpd");
+        else
+            snprintf(note, sizeof(note), " closed-by-libmicrohttpd(%s)", termination_name(toe));
+    } else if (p->sent_on_socket) {
+        snprintf(note, sizeof(note), " sent-directly");
+    } else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        snprintf(note, sizeof(note), " not-delivered(%s)", termination_name(toe));
+        undelivered = status != 0;
+        status = 0;
+    }
+    int logged = status ? status : (r->resp.status ? r->resp.status : 499);
     metrics_record(r->route ? r->route->index : -1, status ? status : 499, us);
-    if (cfg->log_level >= LOG_INFO)
-        log_info("%s %s %s %d %.3fms key=%s%s", r->request_id, r->method_name, r->path,
-                 status ? status : 499, (double)us / 1000.0, r->who.key_id[0] ? r->who.key_id : "-",
-                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+    log_msg(undelivered ? LOG_WARN : LOG_INFO, "%s %s %.512s %d %.3fms key=%s%s", r->request_id,
+            r->method_name ? r->method_name : "-", r->path ? r->path : "-", logged,
+            (double)us / 1000.0, r->who.key_id[0] ? r->who.key_id : "-", note);
     db_session_close(r->db);
     http_response_reset(r); /* frees a body or a stream that was never queued */
     strbuf_free(&p->body);
     arena_free(&r->arena);
+    bool begun = p->begun;
     free(p);
     *con_cls = NULL;
-    atomic_fetch_sub(&inflight, 1);
+    if (begun)
+        atomic_fetch_sub(&inflight, 1);
+}
+
+/* libmicrohttpd's own messages (a client that left mid-response, a rejected head): normal
+ * events on a public server, kept at debug level in csrd's log instead of raw stderr. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    log_debug("libmicrohttpd: %s", line);
 }
 
 int http_start(const struct http_hooks *h)
@@ -488,9 +670,10 @@ int http_start(const struct http_hooks *h)
         flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned)1024, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!daemon_handle) {
         log_error("cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
