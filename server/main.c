@@ -9,6 +9,7 @@
 #include "http/server.h"
 #include "log.h"
 #include "resources/api_keys.h"
+#include "resources/changes.h"
 #include "resources/complaints.h"
 #include "resources/customers.h"
 #include "resources/follow_ups.h"
@@ -22,12 +23,15 @@
 #include <string.h>
 
 static const struct route *const ROUTE_TABLES[] = {
-    system_routes,     customers_routes,  api_keys_routes, interactions_routes,
-    complaints_routes, follow_ups_routes, timeline_routes, NULL};
+    system_routes,       customers_routes,  api_keys_routes,
+    interactions_routes, complaints_routes, follow_ups_routes,
+    timeline_routes,     changes_routes,    NULL};
 static const struct db_stmt *const STATEMENT_TABLES[] = {
-    auth_statements,       plumbing_statements,     customers_statements,
-    api_keys_statements,   interactions_statements, complaints_statements,
-    follow_ups_statements, timeline_statements,     NULL};
+    auth_statements,         plumbing_statements,
+    customers_statements,    api_keys_statements,
+    interactions_statements, complaints_statements,
+    follow_ups_statements,   timeline_statements,
+    changes_statements,      NULL};
 
 static int ensure_admin_key(void)
 {
