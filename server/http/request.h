@@ -94,6 +94,8 @@ void http_problem(struct request *r, int status, const char *detail);
 /* 422 with the given {"field","message"} array (reference stolen). */
 void http_problem_fields(struct request *r, json_t *errors);
 void http_problem_field(struct request *r, const char *field, const char *message);
+/* Any status with a {"field","message"} array (reference stolen), e.g. a 409 naming records. */
+void http_problem_errors(struct request *r, int status, const char *detail, json_t *errors);
 /* The one mapping of database failures to problems: 503 + Retry-After when unavailable, 409
  * for unique violations and repeated serialization failures, 422 for other constraint and
  * data errors, 500 (logged with the server's text) otherwise. No database text reaches the

@@ -175,6 +175,11 @@ void http_problem(struct request *r, int status, const char *detail)
     problem_reply(r, status, detail, NULL);
 }
 
+void http_problem_errors(struct request *r, int status, const char *detail, json_t *errors)
+{
+    problem_reply(r, status, detail, errors);
+}
+
 void http_problem_fields(struct request *r, json_t *errors)
 {
     problem_reply(r, 422, "the request body has invalid fields", errors);

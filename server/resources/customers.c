@@ -4,6 +4,7 @@
  * rows as JSON (customer_json in schema/) and the text is passed through unparsed. */
 #include "resources/customers.h"
 #include "json/merge_patch.h"
+#include "resources/bulk.h"
 #include "resources/export.h"
 #include "resources/plumbing.h"
 #include "util/uuid7.h"
@@ -162,6 +163,20 @@ const struct db_stmt customers_statements[] = {
      " AND (csrd_relevance(lower($9), c.search), c.id) < (coalesce($11::real, 'infinity'),"
      " coalesce($12::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))"
      " ORDER BY csrd_relevance(lower($9), c.search) DESC, c.id DESC LIMIT $13"},
+    /* bulk: $1 = [{"id", "j"}] */
+    {"customers_bulk_insert",
+     "INSERT INTO customers (id, " CUSTOMER_COLUMNS ")"
+     " SELECT (e->>'id')::uuid, " CUSTOMER_VALUES
+     " FROM jsonb_array_elements($1::jsonb) AS x(e), LATERAL (SELECT x.e->'j' AS j) s"
+     " ON CONFLICT DO NOTHING RETURNING id"},
+    {"customers_bulk_lookup",
+     "SELECT c.external_ref, customer_json(c)::text, c.version, c.id FROM customers c"
+     " WHERE c.external_ref IN (SELECT jsonb_array_elements_text($1::jsonb)) FOR UPDATE"},
+    {"customers_bulk_update",
+     "UPDATE customers c SET (" CUSTOMER_COLUMNS ") = (SELECT " CUSTOMER_VALUES
+     " FROM (SELECT u.e->'j' AS j) s), version = c.version + 1, updated_at = csrd_now()"
+     " FROM jsonb_array_elements($1::jsonb) AS u(e)"
+     " WHERE c.id = (u.e->>'id')::uuid AND c.version = (u.e->>'v')::integer RETURNING c.id"},
     {"customers_count", "SELECT count(*) FROM customers c" CUSTOMER_FILTERS
                         " AND $11::text IS NULL AND $12::uuid IS NULL AND $13::int IS NULL"},
     {NULL, NULL}};
@@ -201,6 +216,21 @@ static const struct record_kind CUSTOMER = {
 static void customers_create(struct request *r)
 {
     record_create(r, &CUSTOMER);
+}
+
+static const struct bulk_kind CUSTOMER_BULK = {
+    .what = "customer",
+    .fields = CUSTOMER_FIELDS,
+    .insert_stmt = "customers_bulk_insert",
+    .upsert_key = "external_ref",
+    .lookup_stmt = "customers_bulk_lookup",
+    .update_stmt = "customers_bulk_update",
+    .conflict_message = "already belongs to another customer",
+};
+
+static void customers_bulk(struct request *r)
+{
+    bulk_import(r, &CUSTOMER_BULK);
 }
 
 static void customers_get(struct request *r)
@@ -281,6 +311,8 @@ static void customers_list(struct request *r)
 const struct route customers_routes[] = {
     {M_GET, "/v1/customers", customers_list, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_POST, "/v1/customers", customers_create, ROLE_AGENT, ROUTE_IDEMPOTENT, 0},
+    {M_POST, "/v1/customers/bulk", customers_bulk, ROLE_AGENT, ROUTE_IDEMPOTENT | ROUTE_BULK_BODY,
+     0},
     {M_GET, "/v1/customers/export", customers_export, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_GET, "/v1/customers/{id}", customers_get, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_PATCH, "/v1/customers/{id}", customers_patch, ROLE_AGENT, 0, 0},

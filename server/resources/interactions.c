@@ -4,6 +4,7 @@
  * not more than five minutes in the future (clock skew between callers). */
 #include "resources/interactions.h"
 #include "resources/customers.h"
+#include "resources/bulk.h"
 #include "resources/export.h"
 #include "resources/plumbing.h"
 #include "util/timefmt.h"
@@ -89,6 +90,20 @@ const struct db_stmt interactions_statements[] = {
      " FROM (SELECT $3::jsonb AS j) s), version = version + 1, updated_at = csrd_now()"
      " WHERE id = $1 AND version = $2 RETURNING interaction_json(interactions)::text, version"},
     {"interactions_delete", "DELETE FROM interactions WHERE id = $1"},
+    /* bulk: $1 = [{"i", "j"}] -> records naming a missing customer or a complaint of another */
+    {"interactions_bulk_refs",
+     "SELECT e->>'i', CASE WHEN cu.id IS NULL THEN 'customer_id' ELSE 'complaint_id' END"
+     " FROM jsonb_array_elements($1::jsonb) AS x(e)"
+     " LEFT JOIN customers cu ON cu.id = (x.e->'j'->>'customer_id')::uuid"
+     " WHERE cu.id IS NULL OR (x.e->'j'->>'complaint_id' IS NOT NULL AND NOT EXISTS ("
+     " SELECT 1 FROM complaints k WHERE k.id = (x.e->'j'->>'complaint_id')::uuid"
+     " AND k.customer_id = cu.id))"},
+    /* bulk: $1 = [{"id", "j"}] */
+    {"interactions_bulk_insert",
+     "INSERT INTO interactions (id, " INTERACTION_COLUMNS ")"
+     " SELECT (e->>'id')::uuid, " INTERACTION_VALUES
+     " FROM jsonb_array_elements($1::jsonb) AS x(e), LATERAL (SELECT x.e->'j' AS j) s"
+     " ON CONFLICT DO NOTHING RETURNING id"},
     INTERACTION_LIST("interactions_list_occurred_at_asc", "occurred_at", ">", AFTER_9_10, "ASC"),
     INTERACTION_LIST("interactions_list_occurred_at_desc", "occurred_at", "<", BEFORE_9_10, "DESC"),
     INTERACTION_LIST("interactions_list_created_at_asc", "created_at", ">", AFTER_9_10, "ASC"),
@@ -108,16 +123,43 @@ static const struct constraint_field INTERACTION_CONSTRAINTS[] = {
      "is referenced by a follow-up and cannot be deleted", true},
     {0}};
 
-/* occurred_at at most FUTURE_TOLERANCE_MS ahead of the server clock. */
-static bool occurred_at_acceptable(struct request *r, const json_t *doc)
+/* occurred_at at most FUTURE_TOLERANCE_MS ahead of the server clock: NULL, or the message
+ * for *field. */
+static const char *occurred_at_problem(const json_t *doc, const char **field)
 {
     int64_t ms;
     const char *at = json_string_value(json_object_get(doc, "occurred_at"));
-    if (at && time_rfc3339_to_ms(at, &ms) && ms > (int64_t)time_now_ms() + FUTURE_TOLERANCE_MS) {
-        http_problem_field(r, "occurred_at", "must not be more than 5 minutes in the future");
-        return false;
-    }
-    return true;
+    *field = "occurred_at";
+    if (at && time_rfc3339_to_ms(at, &ms) && ms > (int64_t)time_now_ms() + FUTURE_TOLERANCE_MS)
+        return "must not be more than 5 minutes in the future";
+    return NULL;
+}
+
+static bool occurred_at_acceptable(struct request *r, const json_t *doc)
+{
+    const char *field, *msg = occurred_at_problem(doc, &field);
+    if (msg)
+        http_problem_field(r, field, msg);
+    return !msg;
+}
+
+static const char *const INTERACTION_REF_MESSAGES[] = {
+    "customer_id", "no customer with this id", "complaint_id",
+    "no complaint with this id belongs to this customer", NULL};
+
+static const struct bulk_kind INTERACTION_BULK = {
+    .what = "interaction",
+    .fields = INTERACTION_FIELDS,
+    .insert_stmt = "interactions_bulk_insert",
+    .refs_stmt = "interactions_bulk_refs",
+    .ref_messages = INTERACTION_REF_MESSAGES,
+    .check = occurred_at_problem,
+    .conflict_message = "collides with a stored interaction",
+};
+
+static void interactions_bulk(struct request *r)
+{
+    bulk_import(r, &INTERACTION_BULK);
 }
 
 static const struct record_kind INTERACTION = {
@@ -231,6 +273,8 @@ static void customer_interactions(struct request *r)
 const struct route interactions_routes[] = {
     {M_GET, "/v1/interactions", interactions_list, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_POST, "/v1/interactions", interactions_create, ROLE_AGENT, ROUTE_IDEMPOTENT, 0},
+    {M_POST, "/v1/interactions/bulk", interactions_bulk, ROLE_AGENT,
+     ROUTE_IDEMPOTENT | ROUTE_BULK_BODY, 0},
     {M_GET, "/v1/interactions/export", interactions_export, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_GET, "/v1/interactions/{id}", interactions_get, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_PATCH, "/v1/interactions/{id}", interactions_patch, ROLE_AGENT, 0, 0},

@@ -302,6 +302,25 @@ struct db_rows *lock_by_id(struct request *r, const char *stmt, const char *id, 
     return rows;
 }
 
+json_t *merge_checked(const struct field_spec *spec, json_t *current, const json_t *patch,
+                      json_t *errors, bool *same)
+{
+    json_strip_readonly(current, spec);
+    for (const struct field_spec *f = spec; f->name; f++) {
+        json_t *v = json_object_get(patch, f->name);
+        if ((f->flags & FIELD_IMMUTABLE) && v && !json_equal(v, json_object_get(current, f->name)))
+            json_error_add(errors, f->name, "cannot be changed");
+    }
+    json_t *merged = json_merge_patch(current, patch);
+    json_validate(merged, spec, VALIDATE_MERGED, errors);
+    if (json_array_size(errors)) {
+        json_decref(merged);
+        return NULL;
+    }
+    *same = json_equal(current, merged);
+    return merged;
+}
+
 json_t *patch_merge(struct request *r, const struct field_spec *spec, const char *stored,
                     const json_t *patch, json_t **current, bool *same)
 {
@@ -312,22 +331,13 @@ json_t *patch_merge(struct request *r, const struct field_spec *spec, const char
         http_problem(r, 500, "a stored record could not be read");
         return NULL;
     }
-    json_strip_readonly(*current, spec);
     json_t *errors = json_array();
-    for (const struct field_spec *f = spec; f->name; f++) {
-        json_t *v = json_object_get(patch, f->name);
-        if ((f->flags & FIELD_IMMUTABLE) && v && !json_equal(v, json_object_get(*current, f->name)))
-            json_error_add(errors, f->name, "cannot be changed");
-    }
-    json_t *merged = json_merge_patch(*current, patch);
-    json_validate(merged, spec, VALIDATE_MERGED, errors);
-    if (json_array_size(errors)) {
-        json_decref(merged);
+    json_t *merged = merge_checked(spec, *current, patch, errors, same);
+    if (!merged) {
         http_problem_fields(r, errors);
         return NULL;
     }
     json_decref(errors);
-    *same = json_equal(*current, merged);
     return merged;
 }
 

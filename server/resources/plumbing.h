@@ -61,6 +61,11 @@ struct db_rows *lock_and_run(struct request *r, const char *lock_stmt, const cha
  * reference, also on failure when parsed) and *same tells whether nothing changes. */
 json_t *patch_merge(struct request *r, const struct field_spec *spec, const char *stored,
                     const json_t *patch, json_t **current, bool *same);
+/* The core of patch_merge: strips current's read-only members (in place), merges patch and
+ * validates the result, adding field errors to errors. The merged document (new reference)
+ * or NULL when there were errors. */
+json_t *merge_checked(const struct field_spec *spec, json_t *current, const json_t *patch,
+                      json_t *errors, bool *same);
 /* Names of the top-level members that differ between a and b, as a JSON array. */
 json_t *changed_members(const json_t *a, const json_t *b);
 

@@ -202,6 +202,247 @@ TEST(change_feed_names_each_kind_of_change)
     CHECK_STATUS(req("GET", "/v1/changes", NULL, NULL, NULL), 401);
 }
 
+/* ---- bulk import ---------------------------------------------------------------------- */
+
+static struct resp *bulk(const char *path, const char *content_type, const char *body)
+{
+    char ct[96];
+    snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
+    const char *h[] = {ct, NULL};
+    return req("POST", path, key_for("agent"), body, h);
+}
+
+static long result_status(const struct resp *r, size_t i)
+{
+    json_t *e = json_array_get(json_object_get(r->json, "results"), i);
+    return (long)json_integer_value(json_object_get(e, "status"));
+}
+
+static const char *count_by_ref(const char *ref)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/customers?external_ref=%s&count=exact", ref);
+    struct resp *r = req("GET", path, key_for("viewer"), NULL, NULL);
+    static char out[16];
+    snprintf(out, sizeof(out), "%lld",
+             (long long)json_integer_value(json_object_get(r->json, "total")));
+    return out;
+}
+
+TEST(bulk_atomic_writes_all_or_nothing)
+{
+    const char *p = unique("ba");
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "[{\"kind\":\"person\",\"name\":\"One\",\"external_ref\":\"%s-1\"},"
+             "{\"kind\":\"person\",\"name\":\"Two\",\"external_ref\":\"%s-2\",\"email\":\"nope\"},"
+             "{\"kind\":\"organization\",\"name\":\"\",\"external_ref\":\"%s-3\"}]",
+             p, p, p);
+    struct resp *r = bulk("/v1/customers/bulk", "application/json", body);
+    CHECK_STATUS(r, 422);
+    json_t *errors = json_object_get(r->json, "errors");
+    CHECK_INT((long)json_array_size(errors), 2);
+    CHECK_STR(jstr(json_array_get(errors, 0), "field"), "[1].email");
+    CHECK_STR(jstr(json_array_get(errors, 1), "field"), "[2].name");
+    char ref[96];
+    snprintf(ref, sizeof(ref), "%s-1", p);
+    CHECK_STR(count_by_ref(ref), "0"); /* the good record was not written either */
+
+    snprintf(body, sizeof(body),
+             "[{\"kind\":\"person\",\"name\":\"One\",\"external_ref\":\"%s-1\"},"
+             "{\"kind\":\"person\",\"name\":\"Two\",\"external_ref\":\"%s-2\"}]",
+             p, p);
+    r = bulk("/v1/customers/bulk", "application/json", body);
+    CHECK_STATUS(r, 200);
+    CHECK_INT((long)json_integer_value(json_object_get(r->json, "created")), 2);
+    CHECK_INT(result_status(r, 0), 201);
+    CHECK_STR(count_by_ref(ref), "1");
+    /* the same again collides with what is stored: 409, nothing written */
+    r = bulk("/v1/customers/bulk", "application/json", body);
+    CHECK_STATUS(r, 409);
+    CHECK_STR(jstr(json_array_get(json_object_get(r->json, "errors"), 1), "field"),
+              "[1].external_ref");
+    CHECK_STR(count_by_ref(ref), "1");
+}
+
+TEST(bulk_partial_reports_each_index_and_ndjson_lines_stand_alone)
+{
+    const char *p = unique("bp");
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"person\",\"name\":\"Fine\",\"external_ref\":\"%s-1\"}\n"
+             "{\"kind\":\"person\",\"name\":\"Broken\",\n"
+             "\n"
+             "{\"kind\":\"alien\",\"name\":\"Bad kind\"}\r\n"
+             "{\"kind\":\"person\",\"name\":\"Repeat\",\"external_ref\":\"%s-1\"}\n"
+             "[1,2]\n"
+             "{\"kind\":\"person\",\"name\":\"Also fine\",\"tier\":\"vip\"}",
+             p, p);
+    struct resp *r = bulk("/v1/customers/bulk?mode=partial", "application/x-ndjson", body);
+    CHECK_STATUS(r, 200);
+    CHECK_INT((long)json_integer_value(json_object_get(r->json, "created")), 2);
+    CHECK_INT((long)json_integer_value(json_object_get(r->json, "failed")), 4);
+    static const long WANT[] = {201, 422, 422, 422, 422, 201};
+    for (size_t i = 0; i < 6; i++)
+        CHECK_INT(result_status(r, i), WANT[i]);
+    json_t *rep = json_array_get(json_object_get(r->json, "results"), 3);
+    char *rep_text = json_dumps(json_object_get(rep, "error"), 0);
+    CHECK(rep_text && strstr(rep_text, "repeats the external_ref of record 0"));
+    free(rep_text);
+    const char *id = jstr(json_array_get(json_object_get(r->json, "results"), 5), "id");
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/customers/%s", id ? id : "none");
+    struct resp *g = req("GET", path, key_for("viewer"), NULL, NULL);
+    CHECK_STATUS(g, 200);
+    CHECK_STR(jstr(g->json, "tier"), "vip");
+    /* atomic: the malformed line is a 422 of its index */
+    r = bulk("/v1/customers/bulk", "application/x-ndjson", body);
+    CHECK_STATUS(r, 422);
+    CHECK_STR(jstr(json_array_get(json_object_get(r->json, "errors"), 0), "field"), "[1]");
+}
+
+TEST(bulk_upsert_by_external_ref_is_idempotent)
+{
+    const char *p = unique("bu");
+    char body[1024], ref[96];
+    snprintf(ref, sizeof(ref), "%s-1", p);
+    snprintf(body, sizeof(body),
+             "[{\"kind\":\"person\",\"name\":\"Kept\",\"external_ref\":\"%s-1\",\"tags\":[\"a\"]},"
+             "{\"kind\":\"person\",\"name\":\"Other\",\"external_ref\":\"%s-2\"}]",
+             p, p);
+    struct resp *r = bulk("/v1/customers/bulk?upsert=external_ref", "application/json", body);
+    CHECK_STATUS(r, 200);
+    CHECK_INT((long)json_integer_value(json_object_get(r->json, "created")), 2);
+    const char *id = jstr(json_array_get(json_object_get(r->json, "results"), 0), "id");
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/customers/%s", id ? id : "none");
+    /* the same request again: matched, nothing changes, no new version */
+    r = bulk("/v1/customers/bulk?upsert=external_ref", "application/json", body);
+    CHECK_STATUS(r, 200);
+    CHECK_INT((long)json_integer_value(json_object_get(r->json, "created")), 0);
+    CHECK_INT((long)json_integer_value(json_object_get(r->json, "updated")), 2);
+    CHECK_STR(jstr(json_array_get(json_object_get(r->json, "results"), 0), "id"), id);
+    struct resp *g = req("GET", path, key_for("viewer"), NULL, NULL);
+    CHECK_INT((long)json_integer_value(json_object_get(g->json, "version")), 1);
+    /* a change merges like PATCH: given members change, others stay */
+    snprintf(body, sizeof(body),
+             "[{\"kind\":\"person\",\"name\":\"Renamed\",\"external_ref\":\"%s\"}]", ref);
+    r = bulk("/v1/customers/bulk?upsert=external_ref", "application/json", body);
+    CHECK_STATUS(r, 200);
+    CHECK_INT(result_status(r, 0), 200);
+    g = req("GET", path, key_for("viewer"), NULL, NULL);
+    CHECK_STR(jstr(g->json, "name"), "Renamed");
+    CHECK_STR(json_string_value(json_array_get(json_object_get(g->json, "tags"), 0)), "a");
+    CHECK_INT((long)json_integer_value(json_object_get(g->json, "version")), 2);
+    CHECK_STR(count_by_ref(ref), "1");
+    /* a merge that breaks a rule is that record's 422 */
+    snprintf(body, sizeof(body),
+             "[{\"kind\":\"person\",\"name\":\"x\",\"external_ref\":\"%s\",\"tier\":null}]", ref);
+    r = bulk("/v1/customers/bulk?upsert=external_ref&mode=partial", "application/json", body);
+    CHECK_STATUS(r, 200);
+    CHECK_INT(result_status(r, 0), 422);
+}
+
+TEST(bulk_limits_and_refusals)
+{
+    /* 10,001 records: 413 */
+    size_t n = 10001, len = n * 3 + 8;
+    char *many = malloc(len);
+    size_t o = 0;
+    many[o++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        memcpy(many + o, i ? ",{}" : "{}", i ? 3 : 2);
+        o += i ? 3 : 2;
+    }
+    many[o++] = ']';
+    many[o] = '\0';
+    CHECK_STATUS(bulk("/v1/customers/bulk", "application/json", many), 413);
+    free(many);
+    /* bodies over CSRD_MAX_BODY (64 KiB in these tests) but within the bulk limit are read */
+    size_t big = 100 * 1000;
+    char *body = malloc(big + 256);
+    o = (size_t)sprintf(body, "[{\"kind\":\"person\",\"name\":\"Big notes\",\"notes\":\"");
+    memset(body + o, 'n', 9000);
+    o += 9000;
+    o += (size_t)sprintf(body + o, "\"}");
+    while (o < big) {
+        o += (size_t)sprintf(
+            body + o, ",{\"kind\":\"person\",\"name\":\"Filler\",\"tags\":[\"bulk-filler\"]}");
+    }
+    strcpy(body + o, "]");
+    struct resp *r = bulk("/v1/customers/bulk", "application/json", body);
+    CHECK_STATUS(r, 200);
+    free(body);
+    CHECK_STATUS(bulk("/v1/customers/bulk", "text/plain", "[]"), 415);
+    CHECK_STATUS(bulk("/v1/customers/bulk", "application/json", "[]"), 400);
+    CHECK_STATUS(bulk("/v1/customers/bulk", "application/json", "{\"kind\":\"person\"}"), 400);
+    CHECK_STATUS(bulk("/v1/customers/bulk?mode=some", "application/json", "[{}]"), 400);
+    CHECK_STATUS(bulk("/v1/interactions/bulk?upsert=external_ref", "application/json", "[{}]"),
+                 400);
+    const char *ct[] = {"Content-Type: application/json", NULL};
+    CHECK_STATUS(req("POST", "/v1/customers/bulk", key_for("viewer"), "[{}]", ct), 403);
+}
+
+TEST(bulk_body_limit_is_its_own_and_refused_before_reading)
+{
+    server_stop();
+    const char *env[] = {"CSRD_MAX_BULK_BODY=2048", NULL};
+    server_start(env);
+    char body[4096];
+    size_t o = (size_t)sprintf(body, "[");
+    while (o < 3000)
+        o += (size_t)sprintf(body + o, "%s{\"kind\":\"person\",\"name\":\"x\"}", o > 1 ? "," : "");
+    strcpy(body + o, "]");
+    CHECK_STATUS(bulk("/v1/customers/bulk", "application/json", body), 413);
+    server_stop();
+    server_start(NULL);
+}
+
+TEST(bulk_interactions_check_their_references)
+{
+    struct resp *c = req("POST", "/v1/customers", key_for("agent"),
+                         "{\"kind\":\"person\",\"name\":\"Bulk contacts\"}", NULL);
+    CHECK_STATUS(c, 201);
+    const char *customer = jstr(c->json, "id");
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "[{\"customer_id\":\"%s\",\"channel\":\"phone\",\"direction\":\"inbound\"},"
+             "{\"customer_id\":\"01a20c70-293b-7304-a1e5-70de586757ac\",\"channel\":\"sms\","
+             "\"direction\":\"outbound\"},"
+             "{\"customer_id\":\"%s\",\"channel\":\"email\",\"direction\":\"inbound\","
+             "\"complaint_id\":\"01a20c70-293b-7304-a1e5-70de586757ad\"}]",
+             customer, customer);
+    struct resp *r = bulk("/v1/interactions/bulk", "application/json", body);
+    CHECK_STATUS(r, 422);
+    json_t *errors = json_object_get(r->json, "errors");
+    CHECK_STR(jstr(json_array_get(errors, 0), "field"), "[1].customer_id");
+    CHECK_STR(jstr(json_array_get(errors, 1), "field"), "[2].complaint_id");
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/customers/%s/interactions", customer);
+    CHECK_INT((long)page_size(path, key_for("viewer")), 0);
+    r = bulk("/v1/interactions/bulk?mode=partial", "application/json", body);
+    CHECK_STATUS(r, 200);
+    CHECK_INT((long)json_integer_value(json_object_get(r->json, "created")), 1);
+    CHECK_INT((long)page_size(path, key_for("viewer")), 1);
+}
+
+TEST(bulk_honours_idempotency_key)
+{
+    const char *p = unique("bi");
+    char body[512], key[96];
+    snprintf(body, sizeof(body),
+             "[{\"kind\":\"person\",\"name\":\"Once\",\"external_ref\":\"%s\"}]", p);
+    snprintf(key, sizeof(key), "Idempotency-Key: %s", p);
+    const char *h[] = {"Content-Type: application/json", key, NULL};
+    struct resp *a = req("POST", "/v1/customers/bulk", key_for("agent"), body, h);
+    CHECK_STATUS(a, 200);
+    struct resp *b = req("POST", "/v1/customers/bulk", key_for("agent"), body, h);
+    CHECK_STATUS(b, 200);
+    CHECK_STR(resp_header(b, "Idempotent-Replayed"), "true");
+    CHECK_STR(b->body, a->body);
+    CHECK_STR(count_by_ref(p), "1");
+}
+
 int main(int argc, char **argv)
 {
     return harness_main(argc, argv);
