@@ -15,9 +15,10 @@
 enum outcome { PENDING, CREATE, UPDATE, UNCHANGED, INVALID, CONFLICT };
 
 struct record {
-    json_t *doc;    /* the record as sent (NULL when unreadable) */
-    json_t *merged; /* upsert: the stored record with doc merged in */
-    json_t *errors; /* [{"field","message"}] when INVALID or CONFLICT */
+    json_t *doc;     /* the record as sent (NULL when unreadable) */
+    json_t *merged;  /* upsert: the stored record with doc merged in */
+    json_t *changes; /* upsert: {"field": {"from", "to"}} of the merge */
+    json_t *errors;  /* [{"field","message"}] when INVALID or CONFLICT */
     enum outcome outcome;
     char id[UUID_STR_LEN];
     const char *version; /* upsert: the stored version */
@@ -43,6 +44,7 @@ static void batch_free(struct batch *b)
     for (size_t i = 0; i < b->n; i++) {
         json_decref(b->recs[i].doc);
         json_decref(b->recs[i].merged);
+        json_decref(b->recs[i].changes);
         json_decref(b->recs[i].errors);
     }
     free(b->recs);
@@ -227,13 +229,17 @@ static bool merge_existing(struct request *r, struct batch *b)
             rec->errors = json_array();
             rec->merged =
                 current ? merge_checked(k->fields, current, rec->doc, rec->errors, &same) : NULL;
-            json_decref(current);
             if (!current)
                 record_error(rec, INVALID, "", "the stored record could not be read");
             else if (!rec->merged)
                 rec->outcome = INVALID;
             else
                 rec->outcome = same ? UNCHANGED : UPDATE;
+            if (rec->merged) {
+                json_decref(rec->changes);
+                rec->changes = field_changes(current, rec->merged);
+            }
+            json_decref(current);
             snprintf(rec->id, sizeof(rec->id), "%s", db_get(rows, row, 3));
             rec->version = db_get(rows, row, 2);
         }
@@ -269,13 +275,19 @@ static bool write_records(struct request *r, struct batch *b, enum outcome o)
         strbuf_printf(&sb, "%s{\"id\":\"%s\",", first ? "" : ",", rec->id);
         if (o == UPDATE)
             strbuf_printf(&sb, "\"v\":%s,", rec->version);
+        if (o == UPDATE && k->history) {
+            char *changes = json_text(rec->changes);
+            strbuf_printf(&sb, "\"c\":%s,", changes);
+            free(changes);
+        }
         strbuf_printf(&sb, "\"j\":%s}", doc);
         free(doc);
         first = false;
     }
     strbuf_puts(&sb, "]");
-    const char *param = sb.buf;
-    struct db_rows *rows = rdb_run(r, o == UPDATE ? k->update_stmt : k->insert_stmt, 1, &param);
+    const char *params[] = {sb.buf, r->who.name, role_name(r->who.role)};
+    struct db_rows *rows =
+        rdb_run(r, o == UPDATE ? k->update_stmt : k->insert_stmt, k->history ? 3 : 1, params);
     strbuf_free(&sb);
     if (!rows)
         return false;

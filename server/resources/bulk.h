@@ -28,6 +28,9 @@ struct bulk_kind {
     /* optional: a check beyond the field table; a message for *field, or NULL */
     const char *(*check)(const json_t *doc, const char **field);
     const char *conflict_message; /* for a record that collides with a stored one */
+    /* the insert and update statements also write history: $2 actor, $3 actor role, and
+     * each update element carries "c", its field changes */
+    bool history;
 };
 
 void bulk_import(struct request *r, const struct bulk_kind *k);

@@ -315,33 +315,24 @@ static void complaints_get(struct request *r)
 }
 
 /* Events for a field update: an assignment event when the assignee changed, an update event
- * naming the other changed fields. */
+ * with {"<field>": {"from", "to"}} for the other changed fields. */
 static bool update_events(struct request *r, const char *id, const char *customer, json_t *current,
                           json_t *merged)
 {
-    json_t *changed = changed_members(current, merged);
-    json_t *others = json_array();
+    json_t *changes = field_changes(current, merged);
     bool ok = true;
-    size_t i;
-    json_t *name;
-    json_array_foreach(changed, i, name)
-    {
-        if (strcmp(json_string_value(name), "assignee") != 0)
-            json_array_append(others, name);
-    }
-    if (json_array_size(others) < json_array_size(changed))
+    if (json_object_get(changes, "assignee")) {
         ok = complaints_event(r, id, customer, "assignment",
                               json_string_value(json_object_get(current, "assignee")),
                               json_string_value(json_object_get(merged, "assignee")), NULL, NULL);
-    if (ok && json_array_size(others)) {
-        json_t *changes = json_pack("{s:O}", "fields", others);
+        json_object_del(changes, "assignee");
+    }
+    if (ok && json_object_size(changes)) {
         char *text = json_text(changes);
         ok = complaints_event(r, id, customer, "updated", NULL, NULL, NULL, text);
         free(text);
-        json_decref(changes);
     }
-    json_decref(changed);
-    json_decref(others);
+    json_decref(changes);
     return ok;
 }
 

@@ -99,6 +99,11 @@ static const struct field_spec CUSTOMER_FIELDS[] = {
     " j->>'source', csrd_text_array(j->'tags'), j->>'notes', j->>'external_ref',"                  \
     " coalesce(nullif(j->'attributes', 'null'), '{}')"
 
+/* A create's history entry: every given field, from null. */
+#define CREATED_CHANGES(doc)                                                                       \
+    "(SELECT coalesce(jsonb_object_agg(key, jsonb_build_object('from', NULL, 'to', value)),"       \
+    " '{}') FROM jsonb_each(" doc "))"
+
 /* List filters $1..$10, keyset $11 (key) $12 (id), limit $13. */
 #define CUSTOMER_FILTERS                                                                           \
     " WHERE ($1::text IS NULL OR c.tier = ANY (string_to_array($1, ',')))"                         \
@@ -130,20 +135,39 @@ static const struct field_spec CUSTOMER_FIELDS[] = {
 
 // clang-format off
 const struct db_stmt customers_statements[] = {
-    {"customers_insert", "INSERT INTO customers (id, " CUSTOMER_COLUMNS ")"
-                         " SELECT $1::uuid, " CUSTOMER_VALUES " FROM (SELECT $2::jsonb AS j) s"
-                         " RETURNING customer_json(customers)::text, version"},
+    /* the history entry of a create lists every field given: {"f": {"from": null, "to": v}} */
+    {"customers_insert",
+     "WITH c AS (INSERT INTO customers (id, " CUSTOMER_COLUMNS ")"
+     " SELECT $1::uuid, " CUSTOMER_VALUES " FROM (SELECT $2::jsonb AS j) s"
+     " RETURNING customer_json(customers)::text AS json, version, id),"
+     " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
+     " SELECT c.id, 'created', " CREATED_CHANGES("$2::jsonb") ", $3, $4 FROM c)"
+     " SELECT json, version FROM c"},
     {"customers_exists", "SELECT 1 FROM customers WHERE id = $1"},
     {"customers_get", "SELECT customer_json(c)::text, c.version FROM customers c WHERE c.id = $1"},
     {"customers_lock", "SELECT customer_json(c)::text, c.version FROM customers c"
                        " WHERE c.id = $1 FOR UPDATE"},
-    {"customers_update", "UPDATE customers SET (" CUSTOMER_COLUMNS ") = (SELECT " CUSTOMER_VALUES
-                         " FROM (SELECT $3::jsonb AS j) s),"
-                         " version = version + 1, updated_at = csrd_now()"
-                         " WHERE id = $1 AND version = $2"
-                         " RETURNING customer_json(customers)::text, version"},
-    {"customers_archive", "UPDATE customers SET archived_at = csrd_now(), version = version + 1,"
-                          " updated_at = csrd_now() WHERE id = $1 AND archived_at IS NULL"},
+    {"customers_update",
+     "WITH c AS (UPDATE customers SET (" CUSTOMER_COLUMNS ") = (SELECT " CUSTOMER_VALUES
+     " FROM (SELECT $3::jsonb AS j) s), version = version + 1, updated_at = csrd_now()"
+     " WHERE id = $1 AND version = $2"
+     " RETURNING customer_json(customers)::text AS json, version, id),"
+     " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
+     " SELECT c.id, 'updated', $6::jsonb, $4, $5 FROM c)"
+     " SELECT json, version FROM c"},
+    {"customers_archive",
+     "WITH c AS (UPDATE customers SET archived_at = csrd_now(), version = version + 1,"
+     " updated_at = csrd_now() WHERE id = $1 AND archived_at IS NULL RETURNING id, archived_at)"
+     " INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
+     " SELECT c.id, 'archived', jsonb_build_object('archived_at',"
+     " jsonb_build_object('from', NULL, 'to', csrd_ts(c.archived_at))), $2, $3 FROM c"},
+    {"customers_history",
+     "SELECT customer_history_json(h)::text, h.seq::text, h.id FROM customer_history h"
+     " WHERE h.customer_id = $1 AND h.seq > coalesce($2::bigint, 0)"
+     " AND ($3::uuid IS NULL OR true) ORDER BY h.seq LIMIT $4"},
+    {"customers_history_count",
+     "SELECT count(*) FROM customer_history h WHERE h.customer_id = $1"
+     " AND $2::text IS NULL AND $3::uuid IS NULL AND $4::int IS NULL"},
     CUSTOMER_LIST("customers_list_created_at_asc", "created_at", ">", TS_AFTER, "ASC"),
     CUSTOMER_LIST("customers_list_created_at_desc", "created_at", "<", TS_BEFORE, "DESC"),
     CUSTOMER_LIST("customers_list_updated_at_asc", "updated_at", ">", TS_AFTER, "ASC"),
@@ -165,18 +189,26 @@ const struct db_stmt customers_statements[] = {
      " ORDER BY csrd_relevance(lower($9), c.search) DESC, c.id DESC LIMIT $13"},
     /* bulk: $1 = [{"id", "j"}] */
     {"customers_bulk_insert",
-     "INSERT INTO customers (id, " CUSTOMER_COLUMNS ")"
+     "WITH ins AS (INSERT INTO customers (id, " CUSTOMER_COLUMNS ")"
      " SELECT (e->>'id')::uuid, " CUSTOMER_VALUES
      " FROM jsonb_array_elements($1::jsonb) AS x(e), LATERAL (SELECT x.e->'j' AS j) s"
-     " ON CONFLICT DO NOTHING RETURNING id"},
+     " ON CONFLICT DO NOTHING RETURNING id),"
+     " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
+     " SELECT ins.id, 'created', " CREATED_CHANGES("x.e->'j'") ", $2, $3"
+     " FROM ins JOIN jsonb_array_elements($1::jsonb) AS x(e) ON (x.e->>'id')::uuid = ins.id)"
+     " SELECT id FROM ins"},
     {"customers_bulk_lookup",
      "SELECT c.external_ref, customer_json(c)::text, c.version, c.id FROM customers c"
      " WHERE c.external_ref IN (SELECT jsonb_array_elements_text($1::jsonb)) FOR UPDATE"},
     {"customers_bulk_update",
-     "UPDATE customers c SET (" CUSTOMER_COLUMNS ") = (SELECT " CUSTOMER_VALUES
+     "WITH upd AS (UPDATE customers c SET (" CUSTOMER_COLUMNS ") = (SELECT " CUSTOMER_VALUES
      " FROM (SELECT u.e->'j' AS j) s), version = c.version + 1, updated_at = csrd_now()"
      " FROM jsonb_array_elements($1::jsonb) AS u(e)"
-     " WHERE c.id = (u.e->>'id')::uuid AND c.version = (u.e->>'v')::integer RETURNING c.id"},
+     " WHERE c.id = (u.e->>'id')::uuid AND c.version = (u.e->>'v')::integer RETURNING c.id),"
+     " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
+     " SELECT upd.id, 'updated', x.e->'c', $2, $3"
+     " FROM upd JOIN jsonb_array_elements($1::jsonb) AS x(e) ON (x.e->>'id')::uuid = upd.id)"
+     " SELECT id FROM upd"},
     {"customers_count", "SELECT count(*) FROM customers c" CUSTOMER_FILTERS
                         " AND $11::text IS NULL AND $12::uuid IS NULL AND $13::int IS NULL"},
     {NULL, NULL}};
@@ -211,6 +243,7 @@ static const struct record_kind CUSTOMER = {
     .lock_stmt = "customers_lock",
     .update_stmt = "customers_update",
     .constraints = CUSTOMER_CONSTRAINTS,
+    .history = true,
 };
 
 static void customers_create(struct request *r)
@@ -225,6 +258,7 @@ static const struct bulk_kind CUSTOMER_BULK = {
     .upsert_key = "external_ref",
     .lookup_stmt = "customers_bulk_lookup",
     .update_stmt = "customers_bulk_update",
+    .history = true,
     .conflict_message = "already belongs to another customer",
 };
 
@@ -246,8 +280,27 @@ static void customers_patch(struct request *r)
 static void customers_archive(struct request *r)
 {
     const char *id = req_path_uuid(r, 0);
-    if (id && lock_and_run(r, "customers_lock", "customer", id, "customers_archive", 1, &id, NULL))
+    const char *params[] = {id, r->who.name, role_name(r->who.role)};
+    if (id &&
+        lock_and_run(r, "customers_lock", "customer", id, "customers_archive", 3, params, NULL))
         http_reply_empty(r, 204);
+}
+
+static void customers_history(struct request *r)
+{
+    static const char *const HISTORY_SORTS[] = {"at", NULL};
+    static const char *const NONE[] = {NULL};
+    const char *id = req_path_uuid(r, 0);
+    struct list_params lp;
+    if (!id || !list_parse(r, NONE, HISTORY_SORTS, "at", &lp))
+        return;
+    if (lp.desc) {
+        http_problem(r, 400, "the history is listed oldest first (sort=at)");
+        return;
+    }
+    const char *params[4] = {id};
+    run_list(r, &lp, "customers_history", "customers_history_count", 4, params,
+             CUSTOMER_PARENT(id));
 }
 
 /* Validates the list filters shared by the list and the export; fills params[0..9]. */
@@ -316,5 +369,6 @@ const struct route customers_routes[] = {
     {M_GET, "/v1/customers/export", customers_export, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_GET, "/v1/customers/{id}", customers_get, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_PATCH, "/v1/customers/{id}", customers_patch, ROLE_AGENT, 0, 0},
+    {M_GET, "/v1/customers/{id}/history", customers_history, ROLE_VIEWER, ROUTE_READ_ONLY, 0},
     {M_DELETE, "/v1/customers/{id}", customers_archive, ROLE_SUPERVISOR, 0, 0},
     {0, NULL, NULL, 0, 0, 0}};

@@ -341,20 +341,22 @@ json_t *patch_merge(struct request *r, const struct field_spec *spec, const char
     return merged;
 }
 
-json_t *changed_members(const json_t *a, const json_t *b)
+json_t *field_changes(const json_t *before, const json_t *after)
 {
-    json_t *out = json_array();
+    json_t *out = json_object();
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)b, k, v)
+    json_object_foreach((json_t *)after, k, v)
     {
-        if (!json_equal(json_object_get(a, k), v))
-            json_array_append_new(out, json_string(k));
+        json_t *old = json_object_get(before, k);
+        if (!json_equal(old ? old : json_null(), v))
+            json_object_set_new(out, k,
+                                json_pack("{s:O,s:O}", "from", old ? old : json_null(), "to", v));
     }
-    json_object_foreach((json_t *)a, k, v)
+    json_object_foreach((json_t *)before, k, v)
     {
-        if (!json_object_get(b, k))
-            json_array_append_new(out, json_string(k));
+        if (!json_object_get(after, k) && !json_is_null(v))
+            json_object_set_new(out, k, json_pack("{s:O,s:n}", "from", v, "to"));
     }
     return out;
 }
@@ -368,8 +370,9 @@ void record_create(struct request *r, const struct record_kind *k)
         char id[UUID_STR_LEN];
         uuid7_new(id);
         char *doc = json_text(body);
-        const char *params[] = {id, doc};
-        struct db_rows *rows = rdb_run_mapped(r, k->insert_stmt, 2, params, k->constraints);
+        const char *params[] = {id, doc, r->who.name, role_name(r->who.role)};
+        struct db_rows *rows =
+            rdb_run_mapped(r, k->insert_stmt, k->history ? 4 : 2, params, k->constraints);
         free(doc);
         if (rows)
             reply_returned(r, 201, rows, arena_printf(&r->arena, "%s/%s", k->path, id));
@@ -402,10 +405,18 @@ static bool patch_body(struct request *r, void *cls)
     }
     if (k->check && !k->check(r, p->merged))
         return false;
-    char *doc = json_text(p->merged);
-    const char *params[] = {p->id, db_get(rows, 0, 1), doc};
-    struct db_rows *upd = rdb_run_mapped(r, k->update_stmt, 3, params, k->constraints);
+    char *doc = json_text(p->merged), *changes = NULL;
+    if (k->history) {
+        json_t *c = field_changes(p->current, p->merged);
+        changes = json_text(c);
+        json_decref(c);
+    }
+    const char *params[] = {p->id,       db_get(rows, 0, 1),     doc,
+                            r->who.name, role_name(r->who.role), changes};
+    struct db_rows *upd =
+        rdb_run_mapped(r, k->update_stmt, k->history ? 6 : 3, params, k->constraints);
     free(doc);
+    free(changes);
     if (!upd || (k->after_update && !k->after_update(r, p->id, rows, p->current, p->merged)))
         return false;
     return reply_returned(r, 200, upd, NULL);

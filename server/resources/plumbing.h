@@ -66,8 +66,9 @@ json_t *patch_merge(struct request *r, const struct field_spec *spec, const char
  * or NULL when there were errors. */
 json_t *merge_checked(const struct field_spec *spec, json_t *current, const json_t *patch,
                       json_t *errors, bool *same);
-/* Names of the top-level members that differ between a and b, as a JSON array. */
-json_t *changed_members(const json_t *a, const json_t *b);
+/* {"<member>": {"from": old, "to": new}} for every top-level member that differs between
+ * before and after (absent counts as null). New reference. */
+json_t *field_changes(const json_t *before, const json_t *after);
 
 /* A record resource whose create and merge-patch follow the common path: validate, insert
  * or lock + merge + validate + update, map constraint violations, reply with ETag. */
@@ -78,6 +79,9 @@ struct record_kind {
     const char *insert_stmt; /* $1 id, $2 document -> json, version */
     const char *lock_stmt;   /* $1 id -> json, version, ... (FOR UPDATE) */
     const char *update_stmt; /* $1 id, $2 version, $3 merged document -> json, version */
+    /* the statements also write a history entry: insert takes $3 actor, $4 actor role; update
+     * takes $4 actor, $5 actor role, $6 the field changes (JSON) */
+    bool history;
     const struct constraint_field *constraints;
     /* optional: further checks of a create body or a merged document (problem queued) */
     bool (*check)(struct request *r, const json_t *doc);

@@ -443,6 +443,111 @@ TEST(bulk_honours_idempotency_key)
     CHECK_STR(count_by_ref(p), "1");
 }
 
+/* ---- field-level history --------------------------------------------------------------- */
+
+TEST(customer_history_lists_every_change_with_its_fields)
+{
+    const char *agent = key_for("agent"), *sup = key_for("supervisor");
+    struct resp *c = req("POST", "/v1/customers", agent,
+                         "{\"kind\":\"person\",\"name\":\"Hist\",\"tier\":\"vip\"}", NULL);
+    CHECK_STATUS(c, 201);
+    char path[160], hist[200];
+    snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
+    snprintf(hist, sizeof(hist), "%s/history", path);
+    CHECK_STATUS(
+        req("PATCH", path, agent, "{\"name\":\"History\",\"email\":\"h@example.com\"}", NULL), 200);
+    CHECK_STATUS(req("PATCH", path, agent, "{\"name\":\"History\"}", NULL), 200); /* no change */
+    CHECK_STATUS(req("DELETE", path, sup, NULL, NULL), 204);
+    struct resp *h = req("GET", hist, key_for("viewer"), NULL, NULL);
+    CHECK_STATUS(h, 200);
+    json_t *data = json_object_get(h->json, "data");
+    CHECK_INT((long)json_array_size(data), 3);
+    json_t *created = json_array_get(data, 0), *updated = json_array_get(data, 1),
+           *archived = json_array_get(data, 2);
+    CHECK_STR(jstr(created, "action"), "created");
+    CHECK_STR(jstr(json_object_get(json_object_get(created, "changes"), "tier"), "to"), "vip");
+    CHECK(json_is_null(
+        json_object_get(json_object_get(json_object_get(created, "changes"), "tier"), "from")));
+    CHECK_STR(jstr(updated, "action"), "updated");
+    json_t *changes = json_object_get(updated, "changes");
+    CHECK_INT((long)json_object_size(changes), 2);
+    CHECK_STR(jstr(json_object_get(changes, "name"), "from"), "Hist");
+    CHECK_STR(jstr(json_object_get(changes, "name"), "to"), "History");
+    CHECK(json_is_null(json_object_get(json_object_get(changes, "email"), "from")));
+    CHECK_STR(jstr(updated, "actor_role"), "agent");
+    CHECK_STR(jstr(archived, "action"), "archived");
+    CHECK_STR(jstr(archived, "actor_role"), "supervisor");
+    CHECK(json_object_get(json_object_get(archived, "changes"), "archived_at") != NULL);
+    CHECK_STATUS(req("GET", "/v1/customers/01a20c70-293b-7304-a1e5-70de586757ac/history",
+                     key_for("viewer"), NULL, NULL),
+                 404);
+    snprintf(hist, sizeof(hist), "%s/history?sort=-at", path);
+    CHECK_STATUS(req("GET", hist, key_for("viewer"), NULL, NULL), 400);
+}
+
+TEST(bulk_upsert_writes_history_too)
+{
+    const char *p = unique("bh");
+    char body[512];
+    snprintf(body, sizeof(body),
+             "[{\"kind\":\"person\",\"name\":\"Before\",\"external_ref\":\"%s\"}]", p);
+    struct resp *r = bulk("/v1/customers/bulk?upsert=external_ref", "application/json", body);
+    CHECK_STATUS(r, 200);
+    const char *id = jstr(json_array_get(json_object_get(r->json, "results"), 0), "id");
+    snprintf(body, sizeof(body),
+             "[{\"kind\":\"person\",\"name\":\"After\",\"external_ref\":\"%s\"}]", p);
+    CHECK_STATUS(bulk("/v1/customers/bulk?upsert=external_ref", "application/json", body), 200);
+    char hist[160];
+    snprintf(hist, sizeof(hist), "/v1/customers/%s/history", id ? id : "none");
+    struct resp *h = req("GET", hist, key_for("viewer"), NULL, NULL);
+    json_t *data = json_object_get(h->json, "data");
+    CHECK_INT((long)json_array_size(data), 2);
+    json_t *name = json_object_get(json_object_get(json_array_get(data, 1), "changes"), "name");
+    CHECK_STR(jstr(name, "from"), "Before");
+    CHECK_STR(jstr(name, "to"), "After");
+}
+
+TEST(complaint_updated_events_carry_from_and_to)
+{
+    const char *agent = key_for("agent");
+    struct resp *c =
+        req("POST", "/v1/customers", agent, "{\"kind\":\"person\",\"name\":\"Ev\"}", NULL);
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"customer_id\":\"%s\",\"channel\":\"phone\",\"category\":\"delivery\","
+             "\"subject\":\"late\",\"assignee\":\"li\"}",
+             jstr(c->json, "id"));
+    struct resp *k = req("POST", "/v1/complaints", agent, body, NULL);
+    CHECK_STATUS(k, 201);
+    char path[160], events[200];
+    snprintf(path, sizeof(path), "/v1/complaints/%s", jstr(k->json, "id"));
+    snprintf(events, sizeof(events), "%s/events", path);
+    CHECK_STATUS(req("PATCH", path, agent,
+                     "{\"subject\":\"very late\",\"severity\":\"high\",\"assignee\":\"wang\"}",
+                     NULL),
+                 200);
+    struct resp *e = req("GET", events, agent, NULL, NULL);
+    json_t *data = json_object_get(e->json, "data");
+    json_t *updated = NULL, *assignment = NULL;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(data, i, ev)
+    {
+        if (!strcmp(jstr(ev, "type"), "updated"))
+            updated = ev;
+        if (!strcmp(jstr(ev, "type"), "assignment"))
+            assignment = ev;
+    }
+    CHECK(updated && assignment);
+    json_t *changes = json_object_get(updated, "changes");
+    CHECK_STR(jstr(json_object_get(changes, "subject"), "from"), "late");
+    CHECK_STR(jstr(json_object_get(changes, "subject"), "to"), "very late");
+    CHECK_STR(jstr(json_object_get(changes, "severity"), "from"), "medium");
+    CHECK(json_object_get(changes, "assignee") == NULL); /* its own assignment event */
+    CHECK_STR(jstr(assignment, "from"), "li");
+    CHECK_STR(jstr(assignment, "to"), "wang");
+}
+
 int main(int argc, char **argv)
 {
     return harness_main(argc, argv);
