@@ -137,10 +137,14 @@ static void validate_records(struct request *r, struct batch *b)
             continue;
         }
         rec->errors = json_array();
-        if (!json_validate(rec->doc, k->fields, VALIDATE_CREATE, rec->errors)) {
+        const char *created_at = k->importable ? take_created_at(r, rec->doc, rec->errors) : NULL;
+        if (!json_validate(rec->doc, k->fields, VALIDATE_CREATE, rec->errors) ||
+            json_array_size(rec->errors)) {
             rec->outcome = INVALID;
             continue;
         }
+        if (created_at)
+            json_object_set_new(rec->doc, "created_at", json_string(created_at));
         const char *field = NULL, *msg = k->check ? k->check(rec->doc, &field) : NULL;
         if (msg) {
             record_error(rec, INVALID, field, msg);
@@ -224,6 +228,7 @@ static bool merge_existing(struct request *r, struct batch *b)
                 continue;
             struct record *rec = &b->recs[json_integer_value(at)];
             json_t *current = json_loads(db_get(rows, row, 1), 0, NULL);
+            json_object_del(rec->doc, "created_at"); /* a stored record keeps its own */
             bool same = false;
             json_decref(rec->errors);
             rec->errors = json_array();

@@ -31,6 +31,7 @@ struct bulk_kind {
     /* the insert and update statements also write history: $2 actor, $3 actor role, and
      * each update element carries "c", its field changes */
     bool history;
+    bool importable; /* admin keys may send created_at (take_created_at) */
 };
 
 void bulk_import(struct request *r, const struct bulk_kind *k);

@@ -84,7 +84,10 @@ static const struct field_spec SLA_FIELDS[] = {
      .max = 8760},
     {0}};
 
-#define DEADLINE(hours) "csrd_now() + p." hours " * interval '1 hour'"
+/* created_at of a historical import (admins), else now; deadlines count from it. */
+#define CREATED_AT                                                                                 \
+    "coalesce(date_trunc('milliseconds', (j->>'created_at')::timestamptz), csrd_now())"
+#define DEADLINE(hours) CREATED_AT " + p." hours " * interval '1 hour'"
 
 /* The open-deadline half of "breached" is clock-dependent; the partial indexes in schema/
  * serve each branch. */
@@ -133,18 +136,21 @@ const struct db_stmt complaints_statements[] = {
      "WITH c AS (INSERT INTO complaints (id, customer_id, channel, category, severity, subject,"
      " description, desired_outcome, assignee, response_channel, first_response_due_at,"
      " resolution_due_at, resolution, root_cause, compensation_amount, compensation_currency,"
-     " interaction_id, tags)"
+     " interaction_id, tags, created_at, updated_at)"
      " SELECT $1::uuid, (j->>'customer_id')::uuid, j->>'channel', j->>'category', p.severity,"
      " j->>'subject', j->>'description', j->>'desired_outcome', j->>'assignee',"
      " coalesce(j->>'response_channel', j->>'channel'),"
      " " DEADLINE("first_response_hours") ", " DEADLINE("resolution_hours") ","
      " j->>'resolution', j->>'root_cause', (j->'compensation'->>'amount')::numeric,"
-     " j->'compensation'->>'currency', (j->>'interaction_id')::uuid, csrd_text_array(j->'tags')"
+     " j->'compensation'->>'currency', (j->>'interaction_id')::uuid, csrd_text_array(j->'tags'),"
+     " " CREATED_AT ", " CREATED_AT
      " FROM (SELECT $2::jsonb AS j) s JOIN sla_policies p"
      " ON p.severity = coalesce(s.j->>'severity', 'medium')"
-     " RETURNING complaint_json(complaints)::text AS json, version, id, customer_id, status),"
+     " RETURNING complaint_json(complaints)::text AS json, version, id, customer_id, status,"
+     " created_at),"
      " e AS (INSERT INTO complaint_events (id, complaint_id, customer_id, type, to_value, actor,"
-     " actor_role) SELECT $3::uuid, c.id, c.customer_id, 'created', c.status, $4, $5 FROM c)"
+     " actor_role, at) SELECT $3::uuid, c.id, c.customer_id, 'created', c.status, $4, $5,"
+     " least(c.created_at, date_trunc('milliseconds', clock_timestamp())) FROM c)"
      " SELECT json, version FROM c"},
     {"complaints_get",
      "SELECT complaint_json(c)::text, c.version FROM complaints c WHERE c.id = $1"},
@@ -294,9 +300,20 @@ static bool lock_for_action(struct request *r, const char *id, struct complaint_
 
 static void complaints_create(struct request *r)
 {
-    json_t *body = req_valid_body(r, COMPLAINT_FIELDS);
+    json_t *body = req_json_object(r, false);
     if (!body)
         return;
+    json_t *errors = json_array();
+    const char *created_at = take_created_at(r, body, errors);
+    json_validate(body, COMPLAINT_FIELDS, VALIDATE_CREATE, errors);
+    if (json_array_size(errors)) {
+        http_problem_fields(r, errors);
+        json_decref(body);
+        return;
+    }
+    json_decref(errors);
+    if (created_at)
+        json_object_set_new(body, "created_at", json_string(created_at));
     char id[UUID_STR_LEN], event[UUID_STR_LEN];
     uuid7_new(id);
     uuid7_new(event);

@@ -99,6 +99,10 @@ static const struct field_spec CUSTOMER_FIELDS[] = {
     " j->>'source', csrd_text_array(j->'tags'), j->>'notes', j->>'external_ref',"                  \
     " coalesce(nullif(j->'attributes', 'null'), '{}')"
 
+/* created_at of a historical import (admins), else now. */
+#define IMPORTED_AT                                                                                \
+    "coalesce(date_trunc('milliseconds', (j->>'created_at')::timestamptz), csrd_now())"
+
 /* A create's history entry: every given field, from null. */
 #define CREATED_CHANGES(doc)                                                                       \
     "(SELECT coalesce(jsonb_object_agg(key, jsonb_build_object('from', NULL, 'to', value)),"       \
@@ -137,8 +141,9 @@ static const struct field_spec CUSTOMER_FIELDS[] = {
 const struct db_stmt customers_statements[] = {
     /* the history entry of a create lists every field given: {"f": {"from": null, "to": v}} */
     {"customers_insert",
-     "WITH c AS (INSERT INTO customers (id, " CUSTOMER_COLUMNS ")"
-     " SELECT $1::uuid, " CUSTOMER_VALUES " FROM (SELECT $2::jsonb AS j) s"
+     "WITH c AS (INSERT INTO customers (id, created_at, updated_at, " CUSTOMER_COLUMNS ")"
+     " SELECT $1::uuid, " IMPORTED_AT ", " IMPORTED_AT ", " CUSTOMER_VALUES
+     " FROM (SELECT $2::jsonb AS j) s"
      " RETURNING customer_json(customers)::text AS json, version, id),"
      " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
      " SELECT c.id, 'created', " CREATED_CHANGES("$2::jsonb") ", $3, $4 FROM c)"
@@ -189,8 +194,8 @@ const struct db_stmt customers_statements[] = {
      " ORDER BY csrd_relevance(lower($9), c.search) DESC, c.id DESC LIMIT $13"},
     /* bulk: $1 = [{"id", "j"}] */
     {"customers_bulk_insert",
-     "WITH ins AS (INSERT INTO customers (id, " CUSTOMER_COLUMNS ")"
-     " SELECT (e->>'id')::uuid, " CUSTOMER_VALUES
+     "WITH ins AS (INSERT INTO customers (id, created_at, updated_at, " CUSTOMER_COLUMNS ")"
+     " SELECT (e->>'id')::uuid, " IMPORTED_AT ", " IMPORTED_AT ", " CUSTOMER_VALUES
      " FROM jsonb_array_elements($1::jsonb) AS x(e), LATERAL (SELECT x.e->'j' AS j) s"
      " ON CONFLICT DO NOTHING RETURNING id),"
      " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
@@ -244,6 +249,7 @@ static const struct record_kind CUSTOMER = {
     .update_stmt = "customers_update",
     .constraints = CUSTOMER_CONSTRAINTS,
     .history = true,
+    .importable = true,
 };
 
 static void customers_create(struct request *r)
@@ -259,6 +265,7 @@ static const struct bulk_kind CUSTOMER_BULK = {
     .lookup_stmt = "customers_bulk_lookup",
     .update_stmt = "customers_bulk_update",
     .history = true,
+    .importable = true,
     .conflict_message = "already belongs to another customer",
 };
 

@@ -361,11 +361,43 @@ json_t *field_changes(const json_t *before, const json_t *after)
     return out;
 }
 
+const char *take_created_at(struct request *r, json_t *doc, json_t *errors)
+{
+    json_t *v = json_object_get(doc, "created_at");
+    if (!v)
+        return NULL;
+    const char *at = json_string_value(v);
+    int64_t ms = 0;
+    const char *result = NULL;
+    if (r->who.role != ROLE_ADMIN)
+        json_error_add(errors, "created_at",
+                       "may only be set by admin keys (historical import); it is read-only");
+    else if (!at || !time_rfc3339_to_ms(at, &ms))
+        json_error_add(errors, "created_at", "must be an RFC 3339 timestamp");
+    else if (ms > (int64_t)time_now_ms() + 5 * 60 * 1000)
+        json_error_add(errors, "created_at", "must not lie in the future");
+    else
+        result = arena_strdup(&r->arena, at);
+    json_object_del(doc, "created_at");
+    return result;
+}
+
 void record_create(struct request *r, const struct record_kind *k)
 {
-    json_t *body = req_valid_body(r, k->fields);
+    json_t *body = req_json_object(r, false);
     if (!body)
         return;
+    json_t *errors = json_array();
+    const char *created_at = k->importable ? take_created_at(r, body, errors) : NULL;
+    json_validate(body, k->fields, VALIDATE_CREATE, errors);
+    if (json_array_size(errors)) {
+        http_problem_fields(r, errors);
+        json_decref(body);
+        return;
+    }
+    json_decref(errors);
+    if (created_at)
+        json_object_set_new(body, "created_at", json_string(created_at));
     if (!k->check || k->check(r, body)) {
         char id[UUID_STR_LEN];
         uuid7_new(id);

@@ -82,6 +82,9 @@ struct record_kind {
     /* the statements also write a history entry: insert takes $3 actor, $4 actor role; update
      * takes $4 actor, $5 actor role, $6 the field changes (JSON) */
     bool history;
+    /* admin keys may send created_at on create (historical import, see take_created_at); the
+     * insert statement reads it from the document */
+    bool importable;
     const struct constraint_field *constraints;
     /* optional: further checks of a create body or a merged document (problem queued) */
     bool (*check)(struct request *r, const json_t *doc);
@@ -91,6 +94,10 @@ struct record_kind {
     bool (*after_update)(struct request *r, const char *id, struct db_rows *locked, json_t *before,
                          json_t *after);
 };
+/* Historical import: takes "created_at" out of doc (read-only in the field tables) and
+ * returns it (arena) when the caller is an admin and it is an RFC 3339 timestamp not in the
+ * future; otherwise adds a field error. NULL when absent or refused. */
+const char *take_created_at(struct request *r, json_t *doc, json_t *errors);
 /* POST: 201 with the record, ETag and Location. */
 void record_create(struct request *r, const struct record_kind *k);
 /* PATCH of the record named by path parameter 0; a patch that changes nothing returns the

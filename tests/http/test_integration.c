@@ -548,6 +548,73 @@ TEST(complaint_updated_events_carry_from_and_to)
     CHECK_STR(jstr(assignment, "to"), "wang");
 }
 
+/* ---- historical import ------------------------------------------------------------------ */
+
+TEST(admins_import_records_with_their_original_dates)
+{
+    struct resp *c = req("POST", "/v1/customers", ADMIN_TOKEN,
+                         "{\"kind\":\"person\",\"name\":\"Legacy\","
+                         "\"created_at\":\"2019-03-04T05:06:07.890Z\"}",
+                         NULL);
+    CHECK_STATUS(c, 201);
+    CHECK_STR(jstr(c->json, "created_at"), "2019-03-04T05:06:07.890Z");
+    CHECK_STR(jstr(c->json, "updated_at"), "2019-03-04T05:06:07.890Z");
+    char body[512];
+    snprintf(
+        body, sizeof(body),
+        "{\"customer_id\":\"%s\",\"channel\":\"letter\",\"category\":\"billing\","
+        "\"severity\":\"high\",\"subject\":\"old\",\"created_at\":\"2019-03-05T10:00:00+08:00\"}",
+        jstr(c->json, "id"));
+    struct resp *k = req("POST", "/v1/complaints", ADMIN_TOKEN, body, NULL);
+    CHECK_STATUS(k, 201);
+    CHECK_STR(jstr(k->json, "created_at"), "2019-03-05T02:00:00.000Z");
+    /* high: 4 h to the first response, 72 h to the resolution, counted from created_at */
+    CHECK_STR(jstr(k->json, "first_response_due_at"), "2019-03-05T06:00:00.000Z");
+    CHECK_STR(jstr(k->json, "resolution_due_at"), "2019-03-08T02:00:00.000Z");
+    /* bulk too */
+    const char *ref = unique("imp");
+    snprintf(body, sizeof(body),
+             "[{\"kind\":\"person\",\"name\":\"Bulk legacy\",\"external_ref\":\"%s\","
+             "\"created_at\":\"2018-01-01T00:00:00Z\"}]",
+             ref);
+    const char *ct[] = {"Content-Type: application/json", NULL};
+    struct resp *b = req("POST", "/v1/customers/bulk", ADMIN_TOKEN, body, ct);
+    CHECK_STATUS(b, 200);
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/customers/%s",
+             jstr(json_array_get(json_object_get(b->json, "results"), 0), "id"));
+    struct resp *g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_STR(jstr(g->json, "created_at"), "2018-01-01T00:00:00.000Z");
+}
+
+TEST(other_roles_and_bad_dates_cannot_import)
+{
+    struct resp *r =
+        req("POST", "/v1/customers", key_for("supervisor"),
+            "{\"kind\":\"person\",\"name\":\"x\",\"created_at\":\"2019-01-01T00:00:00Z\"}", NULL);
+    CHECK_STATUS(r, 422);
+    CHECK_STR(jstr(json_array_get(json_object_get(r->json, "errors"), 0), "field"), "created_at");
+    r = req("POST", "/v1/customers", ADMIN_TOKEN,
+            "{\"kind\":\"person\",\"name\":\"x\",\"created_at\":\"2999-01-01T00:00:00Z\"}", NULL);
+    CHECK_STATUS(r, 422);
+    r = req("POST", "/v1/customers", ADMIN_TOKEN,
+            "{\"kind\":\"person\",\"name\":\"x\",\"created_at\":\"yesterday\"}", NULL);
+    CHECK_STATUS(r, 422);
+    const char *ct[] = {"Content-Type: application/json", NULL};
+    r = req("POST", "/v1/customers/bulk", key_for("agent"),
+            "[{\"kind\":\"person\",\"name\":\"x\",\"created_at\":\"2019-01-01T00:00:00Z\"}]", ct);
+    CHECK_STATUS(r, 422);
+    CHECK_STR(jstr(json_array_get(json_object_get(r->json, "errors"), 0), "field"),
+              "[0].created_at");
+    /* created_at stays read-only for PATCH, admin or not */
+    struct resp *c =
+        req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"y\"}", NULL);
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
+    CHECK_STATUS(req("PATCH", path, ADMIN_TOKEN, "{\"created_at\":\"2019-01-01T00:00:00Z\"}", NULL),
+                 422);
+}
+
 int main(int argc, char **argv)
 {
     return harness_main(argc, argv);
