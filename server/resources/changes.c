@@ -12,10 +12,12 @@
 // clang-format off
 const struct db_stmt changes_statements[] = {
     {"changes_page",
-     "SELECT seq::text, json_build_object('seq', seq, 'entity', entity, 'id', id,"
-     " 'action', action, 'at', csrd_ts(at))::text"
-     " FROM changes WHERE seq > $1::bigint AND seq < csrd_change_horizon()"
-     " ORDER BY seq LIMIT $2::integer"},
+     /* ORDER BY the table's column: the output column seq::text is also called seq, and
+      * text order puts 1000000000 before 999999999 */
+     "SELECT c.seq::text, json_build_object('seq', c.seq, 'entity', c.entity, 'id', c.id,"
+     " 'action', c.action, 'at', csrd_ts(c.at))::text"
+     " FROM changes c WHERE c.seq > $1::bigint AND c.seq < csrd_change_horizon()"
+     " ORDER BY c.seq LIMIT $2::integer"},
     {NULL, NULL}};
 // clang-format on
 

@@ -44,7 +44,7 @@ const struct db_stmt timeline_statements[] = {
      " FROM follow_ups f WHERE f.customer_id = $1"
      " AND (coalesce(f.completed_at, f.scheduled_at), f.id) < " BEFORE_CURSOR
      " ORDER BY coalesce(f.completed_at, f.scheduled_at) DESC, f.id DESC LIMIT $4)"
-     ") t ORDER BY at DESC, id DESC LIMIT $4"},
+     ") t ORDER BY t.at DESC, t.id DESC LIMIT $4"},
     {NULL, NULL}};
 // clang-format on
 
