@@ -35,10 +35,10 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 status=0
 csrd_log "ctest: release build"
-(cd build && ctest --output-on-failure -j "$jobs") || status=1
+(cd build && ctest --output-on-failure -j "$jobs" -LE fuzz) || status=1
 csrd_log "ctest: Debug build"
-(cd build-debug && ctest --output-on-failure -j "$jobs") || status=1
-csrd_log "ctest: sanitizer build"
+(cd build-debug && ctest --output-on-failure -j "$jobs" -LE fuzz) || status=1
+csrd_log "ctest: sanitizer build (with the HTTP fuzzer, label fuzz, ${CSRD_FUZZ_SECONDS:-60} s)"
 (cd build-asan && ctest --output-on-failure -j "$jobs") || status=1
 csrd_log "ctest: HTTP tests with csrd under valgrind"
 (cd build && ASAN_OPTIONS= CSRD_TEST_WRAPPER="valgrind -q --leak-check=full \

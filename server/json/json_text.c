@@ -1,5 +1,6 @@
 /* See json_text.h. */
 #include "json/json_text.h"
+#include "json/validate.h"
 #include "util/strbuf.h"
 #include <math.h>
 #include <stdio.h>
@@ -82,35 +83,75 @@ char *json_text(const json_t *j)
     return strbuf_take(&sb, NULL);
 }
 
-bool json_numbers_storable(const json_t *j, const char *base, char *path, size_t path_len)
+bool json_numbers_storable(const json_t *j, const char *base, json_t *errors)
 {
     const char *k;
     json_t *v;
     size_t i;
     char sub[256];
+    bool ok = true;
     switch (json_typeof(j)) {
     case JSON_REAL:
         if (fabs(json_real_value(j)) < 0x1p63)
             return true;
-        snprintf(path, path_len, "%s", base);
+        json_error_add(errors, base,
+                       "is a number beyond what can be stored: numbers must lie within the signed"
+                       " 64-bit range (about -9.2e18 to 9.2e18)");
         return false;
     case JSON_OBJECT:
         json_object_foreach((json_t *)j, k, v)
         {
             snprintf(sub, sizeof(sub), "%s.%s", base, k);
-            if (!json_numbers_storable(v, sub, path, path_len))
-                return false;
+            ok = json_numbers_storable(v, sub, errors) && ok;
         }
-        return true;
+        return ok;
     case JSON_ARRAY:
         json_array_foreach(j, i, v)
         {
             snprintf(sub, sizeof(sub), "%s[%zu]", base, i);
-            if (!json_numbers_storable(v, sub, path, path_len))
-                return false;
+            ok = json_numbers_storable(v, sub, errors) && ok;
         }
-        return true;
+        return ok;
     default:
         return true;
     }
+}
+
+/* Reals that hold an integer jansson can carry become integers again. */
+static void integralize(json_t *j)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+    if (json_is_object(j)) {
+        json_object_foreach(j, k, v)
+        {
+            if (json_is_real(v) && fabs(json_real_value(v)) < 0x1p63 &&
+                json_real_value(v) == floor(json_real_value(v)))
+                json_object_set_new(j, k, json_integer((json_int_t)json_real_value(v)));
+            else
+                integralize(v);
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        {
+            if (json_is_real(v) && fabs(json_real_value(v)) < 0x1p63 &&
+                json_real_value(v) == floor(json_real_value(v)))
+                json_array_set_new(j, i, json_integer((json_int_t)json_real_value(v)));
+            else
+                integralize(v);
+        }
+    }
+}
+
+json_t *json_load_stored(const char *text)
+{
+    json_t *j = json_loads(text, 0, NULL);
+    if (j)
+        return j;
+    /* an integer beyond 64 bits: stored before numbers were checked at the door */
+    j = json_loads(text, JSON_DECODE_INT_AS_REAL, NULL);
+    if (j)
+        integralize(j);
+    return j;
 }

@@ -12,7 +12,13 @@
 char *json_text(const json_t *j);
 /* The largest magnitude a JSON number may have: PostgreSQL writes numbers without exponent,
  * and an integral value of 2^63 or more would come back as an integer jansson cannot hold.
- * true when every number in j (recursively) is within it; *path then is untouched, else it
- * names the first offending member below `base` ("attributes.x", "attributes.list[2]"). */
-bool json_numbers_storable(const json_t *j, const char *base, char *path, size_t path_len);
+ * true when every number in j (recursively) is within it; otherwise adds a field error to
+ * errors for each one beyond, named below `base` ("attributes.x", "attributes.list[2]"). */
+bool json_numbers_storable(const json_t *j, const char *base, json_t *errors);
+/* Reads a record PostgreSQL rendered (new reference, NULL when it is not JSON). Records
+ * stored before numbers were checked at the door may hold integers beyond 64 bits (1e19
+ * written back as 20 digits): they are read as reals, so that the record can still be shown
+ * and patched (its validation then names the field, json_numbers_storable) instead of failing
+ * every request that reads it. */
+json_t *json_load_stored(const char *text);
 #endif

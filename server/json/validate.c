@@ -302,16 +302,13 @@ static void validate_value(const json_t *v, const struct field_spec *f, const ch
         if (!json_is_object(v)) {
             json_error_add(errors, path, "must be an object");
         } else {
-            char *dump = json_text(v), where[256];
+            char *dump = json_text(v);
             if ((long)strlen(dump) > f->max) {
                 snprintf(msg, sizeof(msg), "must serialise to at most %ld bytes", f->max);
                 json_error_add(errors, path, msg);
             }
             free(dump);
-            if (!json_numbers_storable(v, path, where, sizeof(where)))
-                json_error_add(errors, where,
-                               "is a number beyond what can be stored: numbers must lie within"
-                               " the signed 64-bit range (about -9.2e18 to 9.2e18)");
+            json_numbers_storable(v, path, errors);
         }
         break;
     case F_STRING_ARRAY:

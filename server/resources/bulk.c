@@ -227,7 +227,7 @@ static bool merge_existing(struct request *r, struct batch *b)
             if (!at)
                 continue;
             struct record *rec = &b->recs[json_integer_value(at)];
-            json_t *current = json_loads(db_get(rows, row, 1), 0, NULL);
+            json_t *current = json_load_stored(db_get(rows, row, 1));
             json_object_del(rec->doc, "created_at"); /* a stored record keeps its own */
             bool same = false;
             json_decref(rec->errors);

@@ -60,7 +60,7 @@ static void csv_header(struct strbuf *out, const struct field_spec *columns)
 
 static bool csv_row(struct strbuf *out, const struct field_spec *columns, const char *json)
 {
-    json_t *rec = json_loads(json, 0, NULL);
+    json_t *rec = json_load_stored(json);
     if (!json_is_object(rec)) {
         json_decref(rec);
         return false;
@@ -159,6 +159,7 @@ static bool accepts(const char *accept, const char *type)
 void export_reply(struct request *r, const char *page_stmt, int nparams, const char *const *params,
                   const struct field_spec *columns)
 {
+    bool head = r->method == M_HEAD; /* headers only: no stream, no chunked terminator */
     const char *accept = http_header(r, "Accept");
     bool csv = accepts(accept, "text/csv");
     bool ndjson = !accept || accepts(accept, "application/x-ndjson") ||
@@ -171,6 +172,11 @@ void export_reply(struct request *r, const char *page_stmt, int nparams, const c
     const char *bom = query_get(&r->query, "bom");
     if (bom && strcmp(bom, "true") != 0 && strcmp(bom, "false") != 0) {
         http_problem(r, 400, "bom must be true or false");
+        return;
+    }
+    if (head) {
+        http_add_header(r, "Cache-Control", "no-store");
+        http_reply_raw(r, 200, csv ? "text/csv; charset=utf-8" : "application/x-ndjson", NULL, 0);
         return;
     }
     struct export *e = xcalloc(1, sizeof(*e));

@@ -324,7 +324,7 @@ json_t *merge_checked(const struct field_spec *spec, json_t *current, const json
 json_t *patch_merge(struct request *r, const struct field_spec *spec, const char *stored,
                     const json_t *patch, json_t **current, bool *same)
 {
-    *current = json_loads(stored, 0, NULL);
+    *current = json_load_stored(stored);
     *same = false;
     if (!*current) {
         log_error("request %s: a stored record is not readable JSON", r->request_id);

@@ -1,5 +1,6 @@
 /* The harness behind harness.h. */
 #include "harness.h"
+#include "json/json_text.h"
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
@@ -381,8 +382,8 @@ struct resp *req_raw(const char *method, const char *path, const char *token, co
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
     const char *ct = resp_header(r, "Content-Type");
     bool is_json = ct && strstr(ct, "json") && !strstr(ct, "ndjson"); /* NDJSON: many values */
-    if (r->body && is_json)
-        r->json = json_loadb(r->body, r->len, 0, NULL);
+    if (r->body && is_json) /* also valid JSON with integers beyond 64 bits */
+        r->json = json_load_stored(r->body);
     if (r->body && is_json && !r->json) {
         fprintf(stderr, "%s %s: response body is not JSON: %.200s\n", method, path, r->body);
         check_failures++;

@@ -209,8 +209,9 @@ TEST(yaml_to_json_errors)
 
 TEST(json_text_writes_the_shortest_real_that_reads_back)
 {
-    static const double values[] = {0.1,    1.5e-7, 5e-324,  1e308, -1e308, 2.5,  1.0 / 3.0,
-                                    123.45, -0.0,   1e18,    9.2e18, 1e-300, 0.3, 6.02214076e23 / 1e6};
+    static const double values[] = {
+        0.1,    1.5e-7, 5e-324, 1e308,  -1e308, 2.5, 1.0 / 3.0,
+        123.45, -0.0,   1e18,   9.2e18, 1e-300, 0.3, 6.02214076e23 / 1e6};
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         json_t *j = json_pack("{s:f}", "x", values[i]);
         char *text = json_text(j);
@@ -223,9 +224,10 @@ TEST(json_text_writes_the_shortest_real_that_reads_back)
         json_decref(back);
         json_decref(j);
     }
-    json_t *j = json_loads("{\"a\":0.1,\"b\":1.5e-7,\"c\":9007199254740993,\"d\":\"\\u00e9\\\"\\n\","
-                           "\"e\":[true,false,null,{}],\"f\":\"\\ud83d\\ude00\"}",
-                           0, NULL);
+    json_t *j =
+        json_loads("{\"a\":0.1,\"b\":1.5e-7,\"c\":9007199254740993,\"d\":\"\\u00e9\\\"\\n\","
+                   "\"e\":[true,false,null,{}],\"f\":\"\\ud83d\\ude00\"}",
+                   0, NULL);
     char *text = json_text(j);
     CHECK_STR(text, "{\"a\":0.1,\"b\":1.5e-07,\"c\":9007199254740993,\"d\":\"\xc3\xa9\\\"\\u000a\","
                     "\"e\":[true,false,null,{}],\"f\":\"\xf0\x9f\x98\x80\"}");
@@ -235,19 +237,33 @@ TEST(json_text_writes_the_shortest_real_that_reads_back)
 
 TEST(numbers_beyond_64_bits_are_not_storable)
 {
-    char where[256] = "";
-    json_t *ok = json_loads("{\"a\":9.2e18,\"b\":[-9.2e18,1e-300],\"c\":9223372036854775807}", 0,
-                            NULL);
-    CHECK(json_numbers_storable(ok, "attributes", where, sizeof(where)));
-    json_t *big = json_loads("{\"a\":1,\"b\":{\"list\":[0,1e19]}}", 0, NULL);
-    CHECK(!json_numbers_storable(big, "attributes", where, sizeof(where)));
-    CHECK_STR(where, "attributes.b.list[1]");
-    json_t *neg = json_loads("{\"x\":-1e308}", 0, NULL);
-    CHECK(!json_numbers_storable(neg, "attributes", where, sizeof(where)));
-    CHECK_STR(where, "attributes.x");
+    json_t *errors = json_array();
+    json_t *ok =
+        json_loads("{\"a\":9.2e18,\"b\":[-9.2e18,1e-300],\"c\":9223372036854775807}", 0, NULL);
+    CHECK(json_numbers_storable(ok, "attributes", errors));
+    CHECK_INT((long)json_array_size(errors), 0);
+    json_t *big = json_loads("{\"a\":1,\"b\":{\"list\":[0,1e19]},\"x\":-1e308}", 0, NULL);
+    CHECK(!json_numbers_storable(big, "attributes", errors));
+    CHECK_INT((long)json_array_size(errors), 2);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(errors, 0), "field")),
+              "attributes.b.list[1]");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(errors, 1), "field")),
+              "attributes.x");
     json_decref(ok);
     json_decref(big);
-    json_decref(neg);
+    json_decref(errors);
+}
+
+TEST(stored_integers_beyond_64_bits_are_read_as_reals)
+{
+    json_t *j = json_load_stored("{\"x\": 10000000000000000000, \"y\": 5, \"z\": [2.5, 7]}");
+    CHECK(j != NULL);
+    CHECK(json_is_real(json_object_get(j, "x")) &&
+          json_real_value(json_object_get(j, "x")) == 1e19);
+    CHECK(json_is_integer(json_object_get(j, "y")));
+    CHECK(json_is_integer(json_array_get(json_object_get(j, "z"), 1)));
+    CHECK(json_is_real(json_array_get(json_object_get(j, "z"), 0)));
+    json_decref(j);
 }
 
 int main(int argc, char **argv)
