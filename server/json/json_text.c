@@ -117,27 +117,35 @@ bool json_numbers_storable(const json_t *j, const char *base, json_t *errors)
     }
 }
 
+/* A real that holds an integer jansson can carry, as that integer (new reference), else
+ * NULL. */
+static json_t *as_integer(const json_t *v)
+{
+    double d = json_real_value(v);
+    if (!json_is_real(v) || fabs(d) >= 0x1p63 || d != floor(d))
+        return NULL;
+    return json_integer((json_int_t)d);
+}
+
 /* Reals that hold an integer jansson can carry become integers again. */
 static void integralize(json_t *j)
 {
     const char *k;
-    json_t *v;
+    json_t *v, *n;
     size_t i;
     if (json_is_object(j)) {
         json_object_foreach(j, k, v)
         {
-            if (json_is_real(v) && fabs(json_real_value(v)) < 0x1p63 &&
-                json_real_value(v) == floor(json_real_value(v)))
-                json_object_set_new(j, k, json_integer((json_int_t)json_real_value(v)));
+            if ((n = as_integer(v)))
+                json_object_set_new(j, k, n);
             else
                 integralize(v);
         }
     } else if (json_is_array(j)) {
         json_array_foreach(j, i, v)
         {
-            if (json_is_real(v) && fabs(json_real_value(v)) < 0x1p63 &&
-                json_real_value(v) == floor(json_real_value(v)))
-                json_array_set_new(j, i, json_integer((json_int_t)json_real_value(v)));
+            if ((n = as_integer(v)))
+                json_array_set_new(j, i, n);
             else
                 integralize(v);
         }

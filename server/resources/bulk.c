@@ -390,12 +390,8 @@ static bool bulk_body(struct request *r, void *cls)
 void bulk_import(struct request *r, const struct bulk_kind *k)
 {
     static const char *const PARAMS[] = {"mode", "upsert", NULL};
-    const char *bad = query_unknown_or_repeated(&r->query, PARAMS);
-    if (bad) {
-        http_problem(r, 400,
-                     arena_printf(&r->arena, "unknown or repeated query parameter '%s'", bad));
+    if (!query_only(r, PARAMS))
         return;
-    }
     const char *mode = query_get(&r->query, "mode"), *upsert = query_get(&r->query, "upsert");
     if (mode && strcmp(mode, "atomic") != 0 && strcmp(mode, "partial") != 0) {
         http_problem(r, 400, "mode must be atomic or partial");

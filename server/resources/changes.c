@@ -24,12 +24,8 @@ const struct db_stmt changes_statements[] = {
 static void changes_list(struct request *r)
 {
     static const char *const ALLOWED[] = {"after", "limit", NULL};
-    const char *bad = query_unknown_or_repeated(&r->query, ALLOWED);
-    if (bad) {
-        http_problem(r, 400,
-                     arena_printf(&r->arena, "unknown or repeated query parameter '%s'", bad));
+    if (!query_only(r, ALLOWED))
         return;
-    }
     long after = 0, limit = 100;
     const char *v = query_get(&r->query, "after");
     if (v && !text_parse_long(v, 0, 9007199254740991L, &after)) {

@@ -300,20 +300,9 @@ static bool lock_for_action(struct request *r, const char *id, struct complaint_
 
 static void complaints_create(struct request *r)
 {
-    json_t *body = req_json_object(r, false);
+    json_t *body = req_create_body(r, COMPLAINT_FIELDS, true);
     if (!body)
         return;
-    json_t *errors = json_array();
-    const char *created_at = take_created_at(r, body, errors);
-    json_validate(body, COMPLAINT_FIELDS, VALIDATE_CREATE, errors);
-    if (json_array_size(errors)) {
-        http_problem_fields(r, errors);
-        json_decref(body);
-        return;
-    }
-    json_decref(errors);
-    if (created_at)
-        json_object_set_new(body, "created_at", json_string(created_at));
     char id[UUID_STR_LEN], event[UUID_STR_LEN];
     uuid7_new(id);
     uuid7_new(event);

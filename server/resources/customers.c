@@ -336,12 +336,8 @@ static bool customer_filters(struct request *r, const char **params)
 
 static void customers_export(struct request *r)
 {
-    const char *bad = query_unknown_or_repeated(&r->query, EXPORT_PARAMS);
-    if (bad) {
-        http_problem(r, 400,
-                     arena_printf(&r->arena, "unknown or repeated query parameter '%s'", bad));
+    if (!query_only(r, EXPORT_PARAMS))
         return;
-    }
     const char *params[13] = {0};
     if (customer_filters(r, params))
         export_reply(r, "customers_list_created_at_asc", 13, params, CUSTOMER_FIELDS);

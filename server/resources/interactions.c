@@ -247,12 +247,8 @@ static void list_interactions(struct request *r, const char *customer)
 
 static void interactions_export(struct request *r)
 {
-    const char *bad = query_unknown_or_repeated(&r->query, EXPORT_PARAMS);
-    if (bad) {
-        http_problem(r, 400,
-                     arena_printf(&r->arena, "unknown or repeated query parameter '%s'", bad));
+    if (!query_only(r, EXPORT_PARAMS))
         return;
-    }
     const char *params[11] = {0};
     if (interaction_filters(r, NULL, params))
         export_reply(r, "interactions_list_created_at_asc", 11, params, INTERACTION_FIELDS);

@@ -382,22 +382,30 @@ const char *take_created_at(struct request *r, json_t *doc, json_t *errors)
     return result;
 }
 
-void record_create(struct request *r, const struct record_kind *k)
+json_t *req_create_body(struct request *r, const struct field_spec *fields, bool importable)
 {
     json_t *body = req_json_object(r, false);
     if (!body)
-        return;
+        return NULL;
     json_t *errors = json_array();
-    const char *created_at = k->importable ? take_created_at(r, body, errors) : NULL;
-    json_validate(body, k->fields, VALIDATE_CREATE, errors);
+    const char *created_at = importable ? take_created_at(r, body, errors) : NULL;
+    json_validate(body, fields, VALIDATE_CREATE, errors);
     if (json_array_size(errors)) {
         http_problem_fields(r, errors);
         json_decref(body);
-        return;
+        return NULL;
     }
     json_decref(errors);
     if (created_at)
         json_object_set_new(body, "created_at", json_string(created_at));
+    return body;
+}
+
+void record_create(struct request *r, const struct record_kind *k)
+{
+    json_t *body = req_create_body(r, k->fields, k->importable);
+    if (!body)
+        return;
     if (!k->check || k->check(r, body)) {
         char id[UUID_STR_LEN];
         uuid7_new(id);
@@ -470,6 +478,15 @@ void record_patch(struct request *r, const struct record_kind *k)
 
 static const char *const LIST_COMMON[] = {"limit", "cursor", "sort", "count", NULL};
 
+bool query_only(struct request *r, const char *const *allowed)
+{
+    const char *bad = query_unknown_or_repeated(&r->query, allowed);
+    if (bad)
+        http_problem(r, 400,
+                     arena_printf(&r->arena, "unknown or repeated query parameter '%s'", bad));
+    return bad == NULL;
+}
+
 bool list_parse(struct request *r, const char *const *filters, const char *const *sorts,
                 const char *default_sort, struct list_params *lp)
 {
@@ -481,12 +498,8 @@ bool list_parse(struct request *r, const char *const *filters, const char *const
     for (const char *const *f = filters; *f && n < QUERY_MAX_ARGS + 7; f++)
         allowed[n++] = *f;
     allowed[n] = NULL;
-    const char *bad = query_unknown_or_repeated(&r->query, allowed);
-    if (bad) {
-        http_problem(r, 400,
-                     arena_printf(&r->arena, "unknown or repeated query parameter '%s'", bad));
+    if (!query_only(r, allowed))
         return false;
-    }
     long limit = 50;
     const char *v = query_get(&r->query, "limit");
     if (v && !text_parse_long(v, 1, 500, &limit)) {

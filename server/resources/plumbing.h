@@ -98,6 +98,9 @@ struct record_kind {
  * returns it (arena) when the caller is an admin and it is an RFC 3339 timestamp not in the
  * future; otherwise adds a field error. NULL when absent or refused. */
 const char *take_created_at(struct request *r, json_t *doc, json_t *errors);
+/* The body of a create, validated against fields; with importable, an admin's created_at is
+ * checked and kept (take_created_at). New reference, or NULL with 400/415/422 queued. */
+json_t *req_create_body(struct request *r, const struct field_spec *fields, bool importable);
 /* POST: 201 with the record, ETag and Location. */
 void record_create(struct request *r, const struct record_kind *k);
 /* PATCH of the record named by path parameter 0; a patch that changes nothing returns the
@@ -115,6 +118,9 @@ struct list_params {
     char limit_text[24];
 };
 
+/* 400 naming the first query parameter that is not in allowed (NULL-terminated) or that is
+ * repeated; true when there is none. */
+bool query_only(struct request *r, const char *const *allowed);
 /* Validates limit, cursor, sort and count, and refuses query parameters that are neither
  * those nor in filters (400). sorts: NULL-terminated field names; default_sort e.g.
  * "-created_at". */
