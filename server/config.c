@@ -103,6 +103,15 @@ int config_load(int argc, char **argv)
     if (pool)
         c->db_pool = (int)v;
 
+    if (env_long("CSRD_WEBHOOK_ALLOW_PRIVATE", 0, 1, 0, &v) < 0)
+        return -1;
+    c->webhook_allow_private = v == 1;
+    if (env_long("CSRD_WEBHOOK_TIMEOUT_MS", 100, 60000, 10000, &v) < 0)
+        return -1;
+    c->webhook_timeout_ms = (int)v;
+    if (env_long("CSRD_WEBHOOK_POLL_MS", 50, 60000, 500, &v) < 0)
+        return -1;
+    c->webhook_poll_ms = (int)v;
     if (env_long("CSRD_STREAM_POOL", 1, 64, 2, &v) < 0)
         return -1;
     c->stream_pool = (int)v;

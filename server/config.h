@@ -30,6 +30,9 @@ struct config {
     int max_headers;          /* CSRD_MAX_HEADERS: header fields (each cookie counts); 431 */
     int max_query_params;     /* CSRD_MAX_QUERY_PARAMS: query arguments; more is 400 */
     size_t connection_memory; /* libmicrohttpd's per-connection pool, derived from the above */
+    bool webhook_allow_private; /* CSRD_WEBHOOK_ALLOW_PRIVATE: deliver to private addresses */
+    int webhook_timeout_ms;     /* CSRD_WEBHOOK_TIMEOUT_MS: a delivery's deadline (10000) */
+    int webhook_poll_ms;        /* CSRD_WEBHOOK_POLL_MS: how often the delivery job looks */
     bool migrate;             /* false with --no-migrate */
     bool migrate_only;        /* `csrd migrate` */
 };

@@ -7,6 +7,7 @@
 #include "db/migrate.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "jobs/webhook_delivery.h"
 #include "log.h"
 #include "resources/api_keys.h"
 #include "resources/changes.h"
@@ -17,21 +18,20 @@
 #include "resources/plumbing.h"
 #include "resources/system.h"
 #include "resources/timeline.h"
+#include "resources/webhooks.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const struct route *const ROUTE_TABLES[] = {
-    system_routes,       customers_routes,  api_keys_routes,
-    interactions_routes, complaints_routes, follow_ups_routes,
-    timeline_routes,     changes_routes,    NULL};
+    system_routes,     customers_routes, api_keys_routes, interactions_routes, complaints_routes,
+    follow_ups_routes, timeline_routes,  changes_routes,  webhooks_routes,     NULL};
 static const struct db_stmt *const STATEMENT_TABLES[] = {
-    auth_statements,         plumbing_statements,
-    customers_statements,    api_keys_statements,
-    interactions_statements, complaints_statements,
-    follow_ups_statements,   timeline_statements,
-    changes_statements,      NULL};
+    auth_statements,       plumbing_statements,         customers_statements,
+    api_keys_statements,   interactions_statements,     complaints_statements,
+    follow_ups_statements, timeline_statements,         changes_statements,
+    webhooks_statements,   webhook_delivery_statements, NULL};
 
 static int ensure_admin_key(void)
 {
@@ -91,10 +91,13 @@ int main(int argc, char **argv)
     static const struct http_hooks hooks = {.run_idempotent = plumbing_run_idempotent};
     if (http_start(&hooks) < 0)
         return 1;
+    if (webhook_delivery_start() < 0)
+        return 1;
     int sig = 0;
     sigwait(&stop, &sig);
     log_info("signal %d: draining in-flight requests", sig);
     http_stop();
+    webhook_delivery_stop();
     auth_listen_stop();
     db_shutdown();
     system_shutdown();

@@ -350,10 +350,11 @@ static void reply(struct request *r, const struct batch *b)
             results, json_pack("{s:I,s:i,s:o,s:o}", "index", (json_int_t)i, "status", status, "id",
                                status < 400 ? json_string(rec->id) : json_null(), "error", error));
     }
-    json_t *out =
-        json_pack("{s:I,s:I,s:I,s:o}", "created", (json_int_t)count(b, CREATE), "updated",
-                  (json_int_t)(count(b, UPDATE) + count(b, UNCHANGED)), "failed",
-                  (json_int_t)(count(b, INVALID) + count(b, CONFLICT)), "results", results);
+    json_int_t created = (json_int_t)count(b, CREATE),
+               updated = (json_int_t)count(b, UPDATE) + (json_int_t)count(b, UNCHANGED),
+               failed = (json_int_t)count(b, INVALID) + (json_int_t)count(b, CONFLICT);
+    json_t *out = json_pack("{s:I,s:I,s:I,s:o}", "created", created, "updated", updated, "failed",
+                            failed, "results", results);
     char *text = json_text(out);
     json_decref(out);
     http_reply_raw(r, 200, "application/json", text, strlen(text));
