@@ -367,6 +367,113 @@ TEST(redirects_are_not_followed)
     server_start(NULL);
 }
 
+TEST(two_instances_share_deliveries_and_send_each_once)
+{
+    receiver_start();
+    const char *env[] = {"CSRD_WEBHOOK_ALLOW_PRIVATE=1", "CSRD_WEBHOOK_POLL_MS=50",
+                         "CSRD_WEBHOOK_TIMEOUT_MS=1000", NULL};
+    server_stop();
+    server_start(env);
+    server_select(1);
+    server_start(env);
+    server_select(0);
+    const char *secret;
+    struct resp *w = register_hook("[\"customer.created\"]", &secret);
+    enum { N = 20 };
+    for (int i = 0; i < N; i++) {
+        server_select(i % 2); /* writes through both */
+        CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN,
+                         "{\"kind\":\"person\",\"name\":\"Shared\"}", NULL),
+                     201);
+    }
+    server_select(0);
+    CHECK(wait_for(N, 20));
+    usleep(500 * 1000); /* a duplicate would arrive meanwhile */
+    pthread_mutex_lock(&rx.lock);
+    CHECK_INT(rx.n, N);
+    long long last = 0;
+    for (int i = 0; i < rx.n; i++) {
+        json_t *b = json_loads(rx.seen[i].body, 0, NULL);
+        long long seq = (long long)json_integer_value(json_object_get(b, "seq"));
+        CHECK(seq > last); /* in order, each once */
+        last = seq;
+        CHECK(signature_valid(&rx.seen[i], secret));
+        json_decref(b);
+    }
+    pthread_mutex_unlock(&rx.lock);
+    unregister(w);
+    server_select(1);
+    server_stop();
+    server_select(0);
+    server_stop();
+    server_start(NULL);
+}
+
+TEST(deliveries_survive_a_restart)
+{
+    receiver_start();
+    delivering_server();
+    const char *secret;
+    struct resp *w = register_hook("[\"customer.created\"]", &secret);
+    server_stop();
+    /* a change made while no csrd runs */
+    const char *id = db_scalar("INSERT INTO customers (id, kind, name) VALUES"
+                               " (gen_random_uuid(), 'person', 'While down') RETURNING id",
+                               NULL);
+    char want[64];
+    snprintf(want, sizeof(want), "%s", id);
+    delivering_server();
+    CHECK(wait_for(1, 10));
+    pthread_mutex_lock(&rx.lock);
+    json_t *b = rx.n ? json_loads(rx.seen[0].body, 0, NULL) : NULL;
+    pthread_mutex_unlock(&rx.lock);
+    CHECK_STR(jstr(b, "entity_id"), want);
+    json_decref(b);
+    unregister(w);
+    server_stop();
+    server_start(NULL);
+}
+
+TEST(a_day_of_failures_fails_the_delivery_and_deactivates_the_webhook)
+{
+    receiver_start();
+    delivering_server();
+    rx.fail_first = 1000;
+    const char *secret;
+    struct resp *w = register_hook("[\"customer.created\"]", &secret);
+    CHECK_STATUS(req("POST", "/v1/customers", key_for("agent"),
+                     "{\"kind\":\"person\",\"name\":\"Never taken\"}", NULL),
+                 201);
+    CHECK(wait_for(1, 10));
+    /* a day passes: the first attempt and the failing streak began 25 hours ago */
+    db_scalar("UPDATE webhook_deliveries SET first_attempt_at = now() - interval '25 hours',"
+              " next_attempt_at = now() WHERE webhook_id = $1",
+              jstr(w->json, "id"));
+    db_scalar("UPDATE webhooks SET failing_since = now() - interval '25 hours' WHERE id = $1",
+              jstr(w->json, "id"));
+    char path[160], log[200];
+    snprintf(path, sizeof(path), "/v1/webhooks/%s", jstr(w->json, "id"));
+    snprintf(log, sizeof(log), "%s/deliveries", path);
+    struct resp *g = NULL;
+    for (int i = 0; i < 200; i++) {
+        g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+        if (json_is_false(json_object_get(g->json, "active")))
+            break;
+        usleep(50000);
+    }
+    CHECK(json_is_false(json_object_get(g->json, "active")));
+    struct resp *d = req("GET", log, ADMIN_TOKEN, NULL, NULL);
+    CHECK_STR(jstr(json_array_get(json_object_get(d->json, "data"), 0), "status"), "failed");
+    /* PATCH active back: a new streak */
+    struct resp *p = req("PATCH", path, ADMIN_TOKEN, "{\"active\":true}", NULL);
+    CHECK_STATUS(p, 200);
+    CHECK(json_is_null(json_object_get(p->json, "failing_since")));
+    rx.fail_first = 0;
+    unregister(w);
+    server_stop();
+    server_start(NULL);
+}
+
 int main(int argc, char **argv)
 {
     return harness_main(argc, argv);
