@@ -29,6 +29,7 @@ CREATE TABLE webhook_deliveries (
     entity          text NOT NULL,
     entity_id       uuid NOT NULL,
     at              timestamptz NOT NULL,
+    data            jsonb,      -- the record when the delivery was queued (null once deleted)
     status          text NOT NULL DEFAULT 'pending'
                     CHECK (status IN ('pending', 'delivered', 'failed')),
     attempts        integer NOT NULL DEFAULT 0,

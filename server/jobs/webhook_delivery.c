@@ -1,4 +1,5 @@
-/* See webhook_delivery.h. A round: feed (one statement), claim up to BATCH due deliveries
+/* See webhook_delivery.h. A round: feed (one statement, which also takes a snapshot of each
+ * record for its payload, so that retries send the same body), claim up to BATCH due deliveries
  * (one statement; a 60 s lease marks them taken), send them all at once with curl_multi
  * outside any transaction, record each outcome (one statement each). Retries back off
  * exponentially from 1 s, doubling up to an hour apart, for 24 h; then the delivery is
@@ -23,16 +24,17 @@
 
 #define BATCH 16 /* as in deliveries_claim */
 
-#define RECORD_OF(d)                                                                               \
-    "CASE " d ".entity"                                                                            \
-    " WHEN 'customer' THEN (SELECT customer_json(x) FROM customers x WHERE x.id = " d              \
-    ".entity_id)"                                                                                  \
+/* The API's JSON of the record a feed entry names (table t, columns entity and id). */
+#define RECORD_OF(t, id)                                                                           \
+    "CASE " t ".entity"                                                                            \
+    " WHEN 'customer' THEN (SELECT customer_json(x) FROM customers x WHERE x.id = " t "." id ")"   \
     " WHEN 'interaction' THEN (SELECT interaction_json(x) FROM interactions x"                     \
-    " WHERE x.id = " d ".entity_id)"                                                               \
-    " WHEN 'complaint' THEN (SELECT complaint_json(x) FROM complaints x WHERE x.id = " d           \
-    ".entity_id)"                                                                                  \
-    " WHEN 'follow_up' THEN (SELECT follow_up_json(x) FROM follow_ups x WHERE x.id = " d           \
-    ".entity_id) END"
+    " WHERE x.id = " t "." id ")"                                                                  \
+    " WHEN 'complaint' THEN (SELECT complaint_json(x) FROM complaints x WHERE x.id = " t "." id    \
+    ")"                                                                                            \
+    " WHEN 'follow_up' THEN (SELECT follow_up_json(x) FROM follow_ups x WHERE x.id = " t "." id    \
+    ")"                                                                                            \
+    " END"
 
 // clang-format off
 const struct db_stmt webhook_delivery_statements[] = {
@@ -41,8 +43,9 @@ const struct db_stmt webhook_delivery_statements[] = {
     {"deliveries_feed",
      "WITH w AS (SELECT id, events, fed_up_to FROM webhooks WHERE active"
      " FOR UPDATE SKIP LOCKED), h AS (SELECT csrd_change_horizon() AS top),"
-     " ins AS (INSERT INTO webhook_deliveries (webhook_id, seq, event, entity, entity_id, at)"
-     " SELECT w.id, c.seq, c.entity || '.' || c.action, c.entity, c.id, c.at"
+     " ins AS (INSERT INTO webhook_deliveries (webhook_id, seq, event, entity, entity_id, at,"
+     " data) SELECT w.id, c.seq, c.entity || '.' || c.action, c.entity, c.id, c.at,"
+     " (" RECORD_OF("c", "id") ")::jsonb"
      " FROM w JOIN changes c ON c.seq >= w.fed_up_to AND c.seq < (SELECT top FROM h)"
      " WHERE '*' = ANY (w.events) OR c.entity || '.' || c.action = ANY (w.events)"
      " ON CONFLICT DO NOTHING)"
@@ -61,7 +64,7 @@ const struct db_stmt webhook_delivery_statements[] = {
      " ORDER BY d2.next_attempt_at LIMIT 16 FOR UPDATE OF d2 SKIP LOCKED) c, webhooks w"
      " WHERE d.id = c.id AND w.id = d.webhook_id"
      " RETURNING d.id, d.webhook_id, d.seq, d.event, d.entity, d.entity_id, csrd_ts(d.at),"
-     " w.url, w.secret, (" RECORD_OF("d") ")::text"},
+     " w.url, w.secret, d.data::text"},
     {"deliveries_succeeded",
      "WITH d AS (UPDATE webhook_deliveries SET status = 'delivered', delivered_at = csrd_now(),"
      " last_status_code = $2::integer, last_error = NULL, leased_until = NULL"
