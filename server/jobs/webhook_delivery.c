@@ -1,7 +1,7 @@
-/* See webhook_delivery.h. A round: feed (one statement, which also takes a snapshot of each
- * record for its payload, so that retries send the same body), claim up to BATCH due deliveries
- * (one statement; a 60 s lease marks them taken), send them all at once with curl_multi
- * outside any transaction, record each outcome (one statement each). Retries back off
+/* See webhook_delivery.h. The loop: when slots are free, feed (one statement, which also
+ * takes a snapshot of each record for its payload, so that retries send the same body), claim up to
+ * BATCH due deliveries (one statement; a 60 s lease marks them taken), send them all at once with
+ * curl_multi outside any transaction, record each outcome (one statement each). Retries back off
  * exponentially from 1 s, doubling up to an hour apart, for 24 h; then the delivery is
  * failed. A webhook failing for 24 h in a row is deactivated. */
 #include "jobs/webhook_delivery.h"
@@ -10,6 +10,7 @@
 #include "resources/webhooks.h"
 #include "util/strbuf.h"
 #include "util/text.h"
+#include "util/timefmt.h"
 #include "util/xalloc.h"
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -22,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 16 /* as in deliveries_claim */
+#define BATCH 16 /* deliveries in flight at once */
 
 /* The API's JSON of the record a feed entry names (table t, columns entity and id). */
 #define RECORD_OF(t, id)                                                                           \
@@ -61,7 +62,7 @@ const struct db_stmt webhook_delivery_statements[] = {
      " AND (d2.leased_until IS NULL OR d2.leased_until < now())"
      " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d2.webhook_id"
      " AND e.status = 'pending' AND e.seq < d2.seq)"
-     " ORDER BY d2.next_attempt_at LIMIT 16 FOR UPDATE OF d2 SKIP LOCKED) c, webhooks w"
+     " ORDER BY d2.next_attempt_at LIMIT $1::integer FOR UPDATE OF d2 SKIP LOCKED) c, webhooks w"
      " WHERE d.id = c.id AND w.id = d.webhook_id"
      " RETURNING d.id, d.webhook_id, d.seq, d.event, d.entity, d.entity_id, csrd_ts(d.at),"
      " w.url, w.secret, d.data::text"},
@@ -204,68 +205,98 @@ static void record(struct db_session *s, struct delivery *d, CURLcode rc)
                  db_last_error(s)->message);
 }
 
-/* One round; returns how many deliveries were attempted. */
-static int round_once(CURLM *multi)
+/* Deliveries being sent; the job thread's own. */
+static struct delivery *flight[BATCH];
+static int in_flight;
+
+/* Feeds new entries and starts up to `slots` due deliveries; returns how many started. */
+static int claim_and_start(CURLM *multi, int slots)
 {
     struct db_session *s;
     struct db_error err;
     struct db_rows *rows;
     if (db_session_open(DB_PRIMARY, false, &s, &err) != DB_OK)
         return 0;
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", slots);
+    const char *params[] = {limit};
     if (db_exec(s, "deliveries_feed", 0, NULL, &rows) != DB_OK ||
-        db_exec(s, "deliveries_claim", 0, NULL, &rows) != DB_OK) {
+        db_exec(s, "deliveries_claim", 1, params, &rows) != DB_OK) {
         log_warn("webhook delivery: %s", db_last_error(s)->message);
         db_session_close(s);
         return 0;
     }
     int n = db_nrows(rows);
-    struct delivery *ds = n ? xcalloc((size_t)n, sizeof(*ds)) : NULL;
+    if (n > slots) /* never: the statement's LIMIT */
+        n = slots;
     for (int i = 0; i < n; i++) {
-        prepare(&ds[i], rows, i);
-        curl_multi_add_handle(multi, ds[i].easy);
+        struct delivery *d = xcalloc(1, sizeof(*d));
+        prepare(d, rows, i);
+        curl_multi_add_handle(multi, d->easy);
+        flight[in_flight++] = d;
     }
-    /* the session is not needed while the requests run: give the connection back */
-    db_session_close(s);
-    int still = n;
-    while (still > 0) {
-        curl_multi_perform(multi, &still);
-        if (still > 0)
-            curl_multi_poll(multi, NULL, 0, 200, NULL);
-    }
-    if (n && db_session_open(DB_PRIMARY, false, &s, &err) == DB_OK) {
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(multi, &left))) {
-            if (m->msg != CURLMSG_DONE)
-                continue;
-            struct delivery *d = NULL;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&d);
-            record(s, d, m->data.result);
-        }
-        db_session_close(s);
-    }
-    for (int i = 0; i < n; i++) {
-        curl_multi_remove_handle(multi, ds[i].easy);
-        curl_easy_cleanup(ds[i].easy);
-        curl_slist_free_all(ds[i].headers);
-        free(ds[i].body);
-    }
-    free(ds);
+    db_session_close(s); /* no connection is held while requests run */
     return n;
 }
 
+static void delivery_free(CURLM *multi, struct delivery *d)
+{
+    curl_multi_remove_handle(multi, d->easy);
+    curl_easy_cleanup(d->easy);
+    curl_slist_free_all(d->headers);
+    free(d->body);
+    for (int i = 0; i < in_flight; i++)
+        if (flight[i] == d) {
+            flight[i] = flight[--in_flight];
+            break;
+        }
+    free(d);
+}
+
+/* Records the outcome of every finished delivery. */
+static void finish_done(CURLM *multi)
+{
+    struct db_session *s = NULL;
+    struct db_error err;
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        struct delivery *d = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&d);
+        if (!s && db_session_open(DB_PRIMARY, false, &s, &err) != DB_OK)
+            s = NULL; /* the outcome is lost; the lease runs out and the delivery is retried */
+        if (s)
+            record(s, d, m->data.result);
+        delivery_free(multi, d);
+    }
+    db_session_close(s);
+}
+
+/* Deliveries run side by side: a receiver that hangs holds one slot (and its webhook's
+ * later deliveries) until its timeout, never the others. */
 static void *loop(void *arg)
 {
     (void)arg;
     CURLM *multi = curl_multi_init();
     if (!multi)
         abort();
+    uint64_t next_claim = 0;
     while (!atomic_load(&stopping)) {
-        if (round_once(multi) > 0)
-            continue; /* there may be more due at once */
-        for (int waited = 0; waited < cfg->webhook_poll_ms && !atomic_load(&stopping); waited += 50)
-            usleep(50 * 1000);
+        uint64_t now = time_mono_us() / 1000;
+        if (now >= next_claim && in_flight < BATCH) {
+            int started = claim_and_start(multi, BATCH - in_flight);
+            next_claim = started ? now : now + (uint64_t)cfg->webhook_poll_ms;
+        }
+        int transfers = 0;
+        curl_multi_perform(multi, &transfers);
+        finish_done(multi);
+        curl_multi_poll(multi, NULL, 0, 50, NULL);
     }
+    /* transfers still running are abandoned: their leases run out and they are retried */
+    while (in_flight > 0)
+        delivery_free(multi, flight[in_flight - 1]);
     curl_multi_cleanup(multi);
     return NULL;
 }

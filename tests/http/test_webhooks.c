@@ -474,6 +474,57 @@ TEST(a_day_of_failures_fails_the_delivery_and_deactivates_the_webhook)
     server_start(NULL);
 }
 
+TEST(a_hanging_receiver_does_not_hold_up_other_webhooks)
+{
+    receiver_start();
+    /* a receiver that takes the connection and never answers (the backlog accepts it) */
+    int hang = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    CHECK(bind(hang, (struct sockaddr *)&a, sizeof(a)) == 0);
+    CHECK(getsockname(hang, (struct sockaddr *)&a, &len) == 0);
+    CHECK(listen(hang, 16) == 0);
+    server_stop();
+    const char *env[] = {"CSRD_WEBHOOK_ALLOW_PRIVATE=1", "CSRD_WEBHOOK_POLL_MS=100",
+                         "CSRD_WEBHOOK_TIMEOUT_MS=5000", NULL};
+    server_start(env);
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://127.0.0.1:%d/hang\",\"events\":[\"customer.created\"]}",
+             ntohs(a.sin_port));
+    struct resp *stuck = req("POST", "/v1/webhooks", ADMIN_TOKEN, body, NULL);
+    CHECK_STATUS(stuck, 201);
+    const char *secret;
+    struct resp *w = register_hook("[\"customer.created\"]", &secret);
+    CHECK_STATUS(req("POST", "/v1/customers", key_for("agent"),
+                     "{\"kind\":\"person\",\"name\":\"Two receivers\"}", NULL),
+                 201);
+    CHECK(wait_for(1, 10));
+    /* the healthy webhook's delivery is done and recorded while the other one is still being
+     * waited for (deliveries run side by side, not in rounds that wait for the slowest) */
+    char log[200], stuck_log[200];
+    snprintf(log, sizeof(log), "/v1/webhooks/%s/deliveries", jstr(w->json, "id"));
+    snprintf(stuck_log, sizeof(stuck_log), "/v1/webhooks/%s/deliveries", jstr(stuck->json, "id"));
+    bool delivered = false;
+    for (int i = 0; i < 100 && !delivered; i++) {
+        struct resp *d = req("GET", log, ADMIN_TOKEN, NULL, NULL);
+        json_t *first = json_array_get(json_object_get(d->json, "data"), 0);
+        delivered = first && !strcmp(jstr(first, "status"), "delivered");
+        if (!delivered)
+            usleep(20000);
+    }
+    CHECK(delivered);
+    struct resp *d = req("GET", stuck_log, ADMIN_TOKEN, NULL, NULL);
+    json_t *pending = json_array_get(json_object_get(d->json, "data"), 0);
+    CHECK_STR(jstr(pending, "status"), "pending");
+    CHECK(jstr(pending, "last_error") == NULL); /* its first attempt has not ended yet */
+    unregister(stuck);
+    unregister(w);
+    close(hang);
+    server_stop();
+    server_start(NULL);
+}
+
 int main(int argc, char **argv)
 {
     return harness_main(argc, argv);
