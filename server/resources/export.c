@@ -21,6 +21,7 @@ struct export
     const struct field_spec *columns;
     bool csv, bom, started, finished;
     char request_id[65];
+    struct db_session *first; /* taken before the 200 is sent, for the first page */
 };
 
 static void export_free(void *cls)
@@ -28,6 +29,7 @@ static void export_free(void *cls)
     struct export *e = cls;
     for (int i = 0; i < e->nparams; i++)
         free(e->params[i]);
+    db_session_close(e->first);
     free(e);
 }
 
@@ -99,10 +101,11 @@ static bool export_next(void *cls, struct strbuf *out, bool *failed)
     }
     if (e->finished)
         return false;
-    struct db_session *s;
+    struct db_session *s = e->first;
     struct db_error err;
     struct db_rows *rows;
-    if (db_session_open(DB_STREAM, true, &s, &err) != DB_OK) {
+    e->first = NULL;
+    if (!s && db_session_open(DB_STREAM, true, &s, &err) != DB_OK) {
         log_warn("request %s: export cut off: %s", e->request_id, err.reason);
         *failed = true;
         return false;
@@ -179,7 +182,16 @@ void export_reply(struct request *r, const char *page_stmt, int nparams, const c
         http_reply_raw(r, 200, csv ? "text/csv; charset=utf-8" : "application/x-ndjson", NULL, 0);
         return;
     }
+    /* a connection for the first page now, so that a busy stream pool is a clean 503 with
+     * Retry-After rather than a 200 whose body is cut off */
+    struct db_session *first;
+    struct db_error err;
+    if (db_session_open(DB_STREAM, true, &first, &err) != DB_OK) {
+        http_problem_db(r, &err);
+        return;
+    }
     struct export *e = xcalloc(1, sizeof(*e));
+    e->first = first;
     e->stmt = page_stmt;
     e->nparams = nparams < MAX_PARAMS ? nparams : MAX_PARAMS;
     for (int i = 0; i < e->nparams - 3; i++)

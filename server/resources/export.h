@@ -14,8 +14,8 @@
 /* page_stmt is a list statement ordered by (created_at, id) ascending whose last three
  * parameters are cursor key, cursor id and limit; params holds the nparams - 3 filters
  * (copied). columns names the CSV columns in order (the record's members; FIELD_READONLY
- * entries included). Replies 200 with the stream, or 406 when Accept allows neither
- * format. */
+ * entries included). Replies 200 with the stream, 406 when Accept allows neither
+ * format, or 503 when no stream connection is free within a few seconds. */
 void export_reply(struct request *r, const char *page_stmt, int nparams, const char *const *params,
                   const struct field_spec *columns);
 #endif
