@@ -17,6 +17,7 @@
 #include "resources/interactions.h"
 #include "resources/plumbing.h"
 #include "resources/system.h"
+#include "resources/sla_calendar.h"
 #include "resources/timeline.h"
 #include "resources/webhooks.h"
 #include <signal.h>
@@ -24,14 +25,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct route *const ROUTE_TABLES[] = {
-    system_routes,     customers_routes, api_keys_routes, interactions_routes, complaints_routes,
-    follow_ups_routes, timeline_routes,  changes_routes,  webhooks_routes,     NULL};
-static const struct db_stmt *const STATEMENT_TABLES[] = {
-    auth_statements,       plumbing_statements,         customers_statements,
-    api_keys_statements,   interactions_statements,     complaints_statements,
-    follow_ups_statements, timeline_statements,         changes_statements,
-    webhooks_statements,   webhook_delivery_statements, NULL};
+static const struct route *const ROUTE_TABLES[] = {system_routes,
+                                                   customers_routes,
+                                                   api_keys_routes,
+                                                   interactions_routes,
+                                                   complaints_routes,
+                                                   follow_ups_routes,
+                                                   timeline_routes,
+                                                   changes_routes,
+                                                   webhooks_routes,
+                                                   sla_calendar_routes,
+                                                   NULL};
+static const struct db_stmt *const STATEMENT_TABLES[] = {auth_statements,
+                                                         plumbing_statements,
+                                                         customers_statements,
+                                                         api_keys_statements,
+                                                         interactions_statements,
+                                                         complaints_statements,
+                                                         follow_ups_statements,
+                                                         timeline_statements,
+                                                         changes_statements,
+                                                         webhooks_statements,
+                                                         webhook_delivery_statements,
+                                                         sla_calendar_statements,
+                                                         NULL};
 
 static int ensure_admin_key(void)
 {

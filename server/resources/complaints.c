@@ -70,6 +70,8 @@ static const struct field_spec TRANSITION_FIELDS[] = {
 static const struct field_spec ESCALATION_FIELDS[] = {
     {.name = "reason", .type = F_STRING, .flags = FIELD_REQUIRED, .min = 1, .max = 5000}, {0}};
 
+static const char *const CLOCKS[] = {"24x7", "business_hours", NULL};
+
 static const struct field_spec SLA_FIELDS[] = {
     {.name = "first_response_hours",
      .type = F_NUMBER,
@@ -82,12 +84,13 @@ static const struct field_spec SLA_FIELDS[] = {
      .flags = FIELD_REQUIRED,
      .min = 0,
      .max = 8760},
+    {.name = "clock", .type = F_ENUM, .flags = FIELD_NOT_NULL, .enum_values = CLOCKS},
     {0}};
 
 /* created_at of a historical import (admins), else now; deadlines count from it. */
 #define CREATED_AT                                                                                 \
     "coalesce(date_trunc('milliseconds', (j->>'created_at')::timestamptz), csrd_now())"
-#define DEADLINE(hours) CREATED_AT " + p." hours " * interval '1 hour'"
+#define DEADLINE(hours) "csrd_sla_deadline(" CREATED_AT ", p." hours ", p.clock)"
 
 /* The open-deadline half of "breached" is clock-dependent; the partial indexes in schema/
  * serve each branch. */
@@ -172,9 +175,9 @@ const struct db_stmt complaints_statements[] = {
      " compensation_currency = j->'compensation'->>'currency',"
      " interaction_id = (j->>'interaction_id')::uuid, tags = csrd_text_array(j->'tags'),"
      " first_response_due_at = CASE WHEN c.severity = p.severity THEN c.first_response_due_at"
-     " ELSE c.created_at + p.first_response_hours * interval '1 hour' END,"
+     " ELSE csrd_sla_deadline(c.created_at, p.first_response_hours, p.clock) END,"
      " resolution_due_at = CASE WHEN c.severity = p.severity THEN c.resolution_due_at"
-     " ELSE c.created_at + p.resolution_hours * interval '1 hour' END,"
+     " ELSE csrd_sla_deadline(c.created_at, p.resolution_hours, p.clock) END,"
      " version = c.version + 1, updated_at = csrd_now()"
      " FROM (SELECT $3::jsonb AS j) s JOIN sla_policies p ON p.severity = s.j->>'severity'"
      " WHERE c.id = $1 AND c.version = $2 RETURNING complaint_json(c)::text, c.version"},
@@ -227,7 +230,8 @@ const struct db_stmt complaints_statements[] = {
                           " WHERE p.severity = $1 FOR UPDATE"},
     {"sla_policies_update",
      "UPDATE sla_policies SET first_response_hours = $2, resolution_hours = $3,"
-     " follow_up_after_hours = $4, version = version + 1, updated_at = csrd_now()"
+     " follow_up_after_hours = $4, clock = coalesce($5, clock), version = version + 1,"
+     " updated_at = csrd_now()"
      " WHERE severity = $1 RETURNING sla_policy_json(sla_policies)::text, version"},
     {NULL, NULL}};
 // clang-format on
@@ -603,14 +607,15 @@ static void sla_policies_put(struct request *r)
     double first = json_number_value(json_object_get(body, "first_response_hours"));
     double resolution = json_number_value(json_object_get(body, "resolution_hours"));
     double follow = json_number_value(json_object_get(body, "follow_up_after_hours"));
+    const char *clock = json_string_value(json_object_get(body, "clock"));
     json_t *errors = json_array();
     if (first <= 0)
         json_error_add(errors, "first_response_hours", "must be greater than 0");
     if (resolution < first)
         json_error_add(errors, "resolution_hours", "must not be less than first_response_hours");
-    json_decref(body);
     if (json_array_size(errors)) {
         http_problem_fields(r, errors);
+        json_decref(body);
         return;
     }
     json_decref(errors);
@@ -618,11 +623,12 @@ static void sla_policies_put(struct request *r)
     snprintf(a, sizeof(a), "%.6g", first);
     snprintf(b, sizeof(b), "%.6g", resolution);
     snprintf(c, sizeof(c), "%.6g", follow);
-    const char *params[] = {severity, a, b, c};
+    const char *params[] = {severity, a, b, c, clock};
     struct db_rows *upd = lock_and_run(r, "sla_policies_lock", "SLA policy", severity,
-                                       "sla_policies_update", 4, params, COMPLAINT_CONSTRAINTS);
+                                       "sla_policies_update", 5, params, COMPLAINT_CONSTRAINTS);
     if (upd)
         reply_returned(r, 200, upd, NULL);
+    json_decref(body);
 }
 
 const struct route complaints_routes[] = {

@@ -771,6 +771,134 @@ TEST(interactions_export_follows_the_list_filters)
         req("GET", "/v1/interactions/export?direction=inbound,outbound", agent, NULL, NULL), 400);
 }
 
+/* ---- business-hours SLA clocks ---------------------------------------------------------- */
+
+/* csrd_business_deadline(start, hours, zone, week, holidays), the one place deadlines are
+ * counted in business hours, as UTC RFC 3339. */
+static const char *business_deadline(const char *start, const char *hours, const char *zone,
+                                     const char *week, const char *holidays)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce(csrd_ts(csrd_business_deadline('%s'::timestamptz, %s, '%s',"
+             " '%s'::jsonb, '%s'::date[])), 'never')",
+             start, hours, zone, week, holidays);
+    return db_scalar(sql, NULL);
+}
+
+#define OFFICE                                                                                     \
+    "{\"mon\": [[\"09:00\", \"18:00\"]], \"tue\": [[\"09:00\", \"18:00\"]],"                       \
+    " \"wed\": [[\"09:00\", \"18:00\"]], \"thu\": [[\"09:00\", \"18:00\"]],"                       \
+    " \"fri\": [[\"09:00\", \"18:00\"]], \"sat\": [], \"sun\": []}"
+
+TEST(business_hours_deadlines_by_hand)
+{
+    /* 2026-12-04 is a Friday: 17:00 + 4 business hours = Monday 12:00 (PRODUCT.md's case) */
+    CHECK_STR(business_deadline("2026-12-04T17:00:00Z", "4", "UTC", OFFICE, "{}"),
+              "2026-12-07T12:00:00.000Z");
+    /* the Monday is a holiday: Tuesday 12:00 */
+    CHECK_STR(business_deadline("2026-12-04T17:00:00Z", "4", "UTC", OFFICE, "{2026-12-07}"),
+              "2026-12-08T12:00:00.000Z");
+    /* inside an interval, and zero hours */
+    CHECK_STR(business_deadline("2026-12-07T10:00:00Z", "2", "UTC", OFFICE, "{}"),
+              "2026-12-07T12:00:00.000Z");
+    CHECK_STR(business_deadline("2026-12-05T03:00:00Z", "0", "UTC", OFFICE, "{}"),
+              "2026-12-05T03:00:00.000Z");
+    /* Berlin over the weekend the clocks go forward (2026-03-29): Friday 17:00 CET + 4 h =
+     * Monday 12:00 CEST, which is 10:00 UTC */
+    CHECK_STR(business_deadline("2026-03-27T16:00:00Z", "4", "Europe/Berlin", OFFICE, "{}"),
+              "2026-03-30T10:00:00.000Z");
+    /* open around the clock in Berlin: the short Sunday has 23 open hours */
+    CHECK_STR(
+        business_deadline("2026-03-28T11:00:00Z", "24", "Europe/Berlin",
+                          "{\"mon\": [[\"00:00\", \"24:00\"]], \"tue\": [[\"00:00\", \"24:00\"]],"
+                          " \"wed\": [[\"00:00\", \"24:00\"]], \"thu\": [[\"00:00\", \"24:00\"]],"
+                          " \"fri\": [[\"00:00\", \"24:00\"]], \"sat\": [[\"00:00\", \"24:00\"]],"
+                          " \"sun\": [[\"00:00\", \"24:00\"]]}",
+                          "{}"),
+        "2026-03-29T11:00:00.000Z");
+    /* an interval that ends at midnight: Saturday evenings only */
+    CHECK_STR(business_deadline("2026-12-05T21:00:00Z", "5", "UTC",
+                                "{\"sat\": [[\"20:00\", \"24:00\"]]}", "{}"),
+              "2026-12-12T22:00:00.000Z");
+    /* Shanghai, two intervals a day with lunch: Monday 11:00 local + 3 h = 15:30 local */
+    CHECK_STR(business_deadline("2026-12-07T03:00:00Z", "3", "Asia/Shanghai",
+                                "{\"mon\": [[\"09:00\", \"12:00\"], [\"13:30\", \"18:00\"]]}",
+                                "{}"),
+              "2026-12-07T07:30:00.000Z");
+    /* no open hours at all: never (the API refuses such a calendar) */
+    CHECK_STR(business_deadline("2026-12-04T17:00:00Z", "4", "UTC", "{}", "{}"), "never");
+}
+
+TEST(sla_calendar_put_validates)
+{
+    const char *sup = key_for("supervisor");
+    struct resp *g = req("GET", "/v1/sla-calendar", key_for("viewer"), NULL, NULL);
+    CHECK_STATUS(g, 200);
+    CHECK(jstr(g->json, "time_zone") != NULL);
+    static const char *const bad[][2] = {
+        {"{\"time_zone\":\"Mars/Olympus\",\"hours\":" OFFICE "}", "time_zone"},
+        {"{\"time_zone\":\"UTC\",\"hours\":{\"mon\":[[\"09:00\",\"25:00\"]]}}", "hours.mon[0]"},
+        {"{\"time_zone\":\"UTC\",\"hours\":{\"mon\":[[\"18:00\",\"09:00\"]]}}", "hours.mon[0]"},
+        {"{\"time_zone\":\"UTC\",\"hours\":{\"mon\":[[\"09:00\",\"12:00\"],[\"11:00\",\"13:00\"]]}"
+         "}",
+         "hours.mon[1]"},
+        {"{\"time_zone\":\"UTC\",\"hours\":{\"mon\":[[\"1\",\"2\"],[\"3\",\"4\"],[\"5\",\"6\"],"
+         "[\"7\",\"8\"],[\"9\",\"10\"]]}}",
+         "hours.mon"},
+        {"{\"time_zone\":\"UTC\",\"hours\":{\"funday\":[]}}", "hours.funday"},
+        {"{\"time_zone\":\"UTC\",\"hours\":{\"mon\":[],\"sun\":[]}}", "hours"},
+        {"{\"time_zone\":\"UTC\",\"hours\":" OFFICE ",\"holidays\":[\"2026-02-30\"]}",
+         "holidays[0]"},
+        {"{\"hours\":" OFFICE "}", "time_zone"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct resp *r = req("PUT", "/v1/sla-calendar", sup, bad[i][0], NULL);
+        CHECK_STATUS(r, 422);
+        CHECK_STR(jstr(json_array_get(json_object_get(r->json, "errors"), 0), "field"), bad[i][1]);
+    }
+    CHECK_STATUS(req("PUT", "/v1/sla-calendar", key_for("agent"),
+                     "{\"time_zone\":\"UTC\",\"hours\":" OFFICE "}", NULL),
+                 403);
+}
+
+TEST(business_hours_policy_sets_deadlines_from_the_calendar)
+{
+    const char *sup = key_for("supervisor");
+    struct resp *cal =
+        req("PUT", "/v1/sla-calendar", sup,
+            "{\"time_zone\":\"UTC\",\"hours\":" OFFICE ",\"holidays\":[\"2026-12-25\"]}", NULL);
+    CHECK_STATUS(cal, 200);
+    CHECK_STR(json_string_value(json_array_get(json_object_get(cal->json, "holidays"), 0)),
+              "2026-12-25");
+    struct resp *p = req("PUT", "/v1/sla-policies/high", sup,
+                         "{\"first_response_hours\":4,\"resolution_hours\":72,"
+                         "\"follow_up_after_hours\":24,\"clock\":\"business_hours\"}",
+                         NULL);
+    CHECK_STATUS(p, 200);
+    CHECK_STR(jstr(p->json, "clock"), "business_hours");
+    struct resp *c = req("POST", "/v1/customers", ADMIN_TOKEN,
+                         "{\"kind\":\"person\",\"name\":\"After hours\"}", NULL);
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"customer_id\":\"%s\",\"channel\":\"web\",\"category\":\"delivery\","
+             "\"severity\":\"high\",\"subject\":\"Friday evening\","
+             "\"created_at\":\"2026-11-27T17:00:00Z\"}",
+             jstr(c->json, "id"));
+    struct resp *k = req("POST", "/v1/complaints", ADMIN_TOKEN, body, NULL);
+    CHECK_STATUS(k, 201);
+    /* imported, filed on Friday 2026-11-27 at 17:00: due Monday 12:00 */
+    CHECK_STR(jstr(k->json, "first_response_due_at"), "2026-11-30T12:00:00.000Z");
+    /* 72 open hours: Friday 1, a week 45, Monday and Tuesday 18, Wednesday 8 */
+    CHECK_STR(jstr(k->json, "resolution_due_at"), "2026-12-09T17:00:00.000Z");
+    /* back to the defaults for everyone else */
+    CHECK_STATUS(req("PUT", "/v1/sla-policies/high", sup,
+                     "{\"first_response_hours\":4,\"resolution_hours\":72,"
+                     "\"follow_up_after_hours\":24,\"clock\":\"24x7\"}",
+                     NULL),
+                 200);
+}
+
 int main(int argc, char **argv)
 {
     return harness_main(argc, argv);
