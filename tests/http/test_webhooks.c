@@ -445,17 +445,28 @@ TEST(a_day_of_failures_fails_the_delivery_and_deactivates_the_webhook)
                      "{\"kind\":\"person\",\"name\":\"Never taken\"}", NULL),
                  201);
     CHECK(wait_for(1, 10));
-    /* a day passes: the first attempt and the failing streak began 25 hours ago */
-    db_scalar("UPDATE webhook_deliveries SET first_attempt_at = now() - interval '25 hours',"
-              " next_attempt_at = now() WHERE webhook_id = $1",
-              jstr(w->json, "id"));
-    db_scalar("UPDATE webhooks SET failing_since = now() - interval '25 hours' WHERE id = $1",
+    /* wait until the first failure is recorded, so that nothing races the clock change */
+    char first_log[200];
+    snprintf(first_log, sizeof(first_log), "/v1/webhooks/%s/deliveries", jstr(w->json, "id"));
+    for (int i = 0; i < 400; i++) {
+        struct resp *d = req("GET", first_log, ADMIN_TOKEN, NULL, NULL);
+        json_t *first = json_array_get(json_object_get(d->json, "data"), 0);
+        if (first && jstr(first, "last_error"))
+            break;
+        usleep(50000);
+    }
+    /* a day passes: the first attempt and the failing streak began 25 hours ago (one
+     * statement, so the delivery job sees both or neither) */
+    db_scalar("WITH d AS (UPDATE webhook_deliveries SET first_attempt_at = now() - interval"
+              " '25 hours', next_attempt_at = now() WHERE webhook_id = $1 RETURNING webhook_id)"
+              " UPDATE webhooks SET failing_since = now() - interval '25 hours'"
+              " WHERE id IN (SELECT webhook_id FROM d)",
               jstr(w->json, "id"));
     char path[160], log[200];
     snprintf(path, sizeof(path), "/v1/webhooks/%s", jstr(w->json, "id"));
     snprintf(log, sizeof(log), "%s/deliveries", path);
     struct resp *g = NULL;
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 600; i++) {
         g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
         if (json_is_false(json_object_get(g->json, "active")))
             break;
