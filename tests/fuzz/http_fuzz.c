@@ -3000,7 +3000,9 @@ static void do_headers(worker_t *w)
     snprintf(q.label, sizeof q.label, "%s", lab);
     if (q.expect == EXP_ANSWER_OR_CLOSE)
         snprintf(q.label, sizeof q.label, "ctl-in-header");
-    else if (mhd_cookie) {
+    else if (mhd_cookie ||
+             (h->p && h->len > 32768 &&
+              (strcasestr(h->p, "\r\nCookie:") || !strncasecmp(h->p, "Cookie:", 7)))) {
         q.expect = EXP_ANSWER_OR_CLOSE;
         snprintf(q.label, sizeof q.label, "huge-cookie-libmicrohttpd");
     }
@@ -3751,6 +3753,8 @@ static int setup(void)
 }
 
 /* The SLA policies are shared state: remember them and put them back at the end. */
+/* The shared SLA state the fuzzer may change: the policies and the calendar, as
+ * {"data": [policies], "calendar": {...}}. */
 static json_t *sla_snapshot(void)
 {
     buf_t body = {0};
@@ -3758,6 +3762,10 @@ static json_t *sla_snapshot(void)
     if (simple("GET", "/v1/sla-policies", role_tokens[ROLE_ADMIN], NULL, &body, NULL) == 200)
         j = json_loadb(body.p, body.len, 0, NULL);
     buf_free(&body);
+    buf_t cal = {0};
+    if (j && simple("GET", "/v1/sla-calendar", role_tokens[ROLE_ADMIN], NULL, &cal, NULL) == 200)
+        json_object_set_new(j, "calendar", json_loadb(cal.p, cal.len, 0, NULL));
+    buf_free(&cal);
     return j;
 }
 
@@ -3766,6 +3774,25 @@ static int sla_restore(json_t *snap)
     int ok = 1;
     size_t i;
     json_t *p;
+    json_t *cal = json_object_get(snap, "calendar");
+    if (json_is_object(cal)) {
+        json_t *b =
+            json_pack("{s:O,s:O,s:O}", "time_zone", json_object_get(cal, "time_zone"), "hours",
+                      json_object_get(cal, "hours"), "holidays", json_object_get(cal, "holidays"));
+        char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
+        buf_t resp = {0};
+        int status =
+            text ? simple("PUT", "/v1/sla-calendar", role_tokens[ROLE_ADMIN], text, &resp, NULL)
+                 : -1;
+        if (status != 200) {
+            fprintf(stderr, "http_fuzz: could not restore the SLA calendar (%d): %.300s\n", status,
+                    buf_str(&resp));
+            ok = 0;
+        }
+        buf_free(&resp);
+        free(text);
+        json_decref(b);
+    }
     json_array_foreach(json_object_get(snap, "data"), i, p)
     {
         const char *sev = json_string_value(json_object_get(p, "severity"));
@@ -3775,6 +3802,8 @@ static int sla_restore(json_t *snap)
                               json_object_get(p, "first_response_hours"), "resolution_hours",
                               json_object_get(p, "resolution_hours"), "follow_up_after_hours",
                               json_object_get(p, "follow_up_after_hours"));
+        if (b && json_object_get(p, "clock")) /* 24x7 or business_hours */
+            json_object_set(b, "clock", json_object_get(p, "clock"));
         char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
         char path[128];
         snprintf(path, sizeof path, "/v1/sla-policies/%s", sev);
