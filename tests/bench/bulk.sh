@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Bulk benchmark (not a test): csrd's POST /v1/customers/bulk against psql's \copy of the same
-# 100,000 customers into the same table, and GET /v1/customers/export of 1,000,000 customers
-# (NDJSON, CSV, a slow reader) with csrd's RSS sampled every 100 ms. Own cluster, own csrd.
-# Usage: [CSRD_BIN=path/to/csrd] tests/bench/bulk.sh   (default build/csrd, built first)
+# Bulk benchmark (not a test), own cluster and csrd: POST /v1/customers/bulk against psql's \copy
+# of the same 100,000 customers, then GET /v1/customers/export of 1,000,000 with csrd's RSS sampled.
+# Usage: [CSRD_BIN=path/to/csrd] tests/bench/bulk.sh   (default build/csrd, built first; 5-6 min)
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 cd "$CSRD_ROOT"
@@ -26,14 +25,16 @@ cleanup() {
   csrd_pg_stop "$work/pg"; rm -rf "$work"
 }
 trap cleanup EXIT
-export DATABASE_URL=$(csrd_pg_start "$work/pg" "$pgport")
+DATABASE_URL=$(csrd_pg_start "$work/pg" "$pgport")
+export DATABASE_URL
 psql=("$PG_BIN/psql" "$DATABASE_URL" -qtAX -v ON_ERROR_STOP=1)
 psql_su=("$PG_BIN/psql" -h 127.0.0.1 -p "$pgport" -U postgres -d csrd -qtAX -v ON_ERROR_STOP=1
          -c "SET client_min_messages = warning")
 
 port=$(csrd_free_port)
 U=http://127.0.0.1:$port
-export CSRD_ADMIN_TOKEN="bench-admin-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+CSRD_ADMIN_TOKEN="bench-admin-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export CSRD_ADMIN_TOKEN
 auth=(-H "Authorization: Bearer $CSRD_ADMIN_TOKEN")
 start_csrd() { # info level: one access-log line with the server-side milliseconds per request
   CSRD_LISTEN=127.0.0.1:$port CSRD_LOG_LEVEL=info "$CSRD_BIN" >>"$work/csrd.log" 2>&1 &
@@ -279,6 +280,8 @@ slow_peak=$(max_kb "$work/rss-slow")
 slow_after=$(rss_kb VmRSS)
 slow_bytes=$(stat -c %s "$work/slow.out")
 curl -fsS -o /dev/null "$U/healthz" || { echo "csrd does not answer after the slow reader"; exit 1; }
+# how csrd's access log ended the abandoned export (status, time, note)
+slow_log=$(grep 'GET /v1/customers/export ' "$work/csrd.log" | tail -n 1 | awk '{ $1 = $2 = $3 = $4 = $5 = ""; sub(/ key=[^ ]*/, ""); print }' | xargs)
 export_hwm=$(rss_kb VmHWM)
 stop_csrd
 
@@ -332,5 +335,6 @@ row_export NDJSON "$exp_nd"
 row_export CSV "$exp_csv"
 cat <<REPORT
 slow reader (curl --limit-rate 1M, killed after 5 s): read $(calc %.1f "$slow_bytes / 1048576") MB; RSS before $(mib "$slow_before"), peak $(mib "$slow_peak"), 1 s after $(mib "$slow_after"), growth $(mib $((slow_peak - slow_before))) MiB
+  csrd's access log for it: ${slow_log:-(no line yet)}
 csrd peak RSS over the export phase (VmHWM): $(mib "$export_hwm") MiB; whole run $(calc %.0f "$EPOCHREALTIME - $started") s
 REPORT
