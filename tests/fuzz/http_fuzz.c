@@ -3247,6 +3247,14 @@ static void do_pipeline(worker_t *w)
     }
     double t1 = now_s();
     int closed = 0;
+    /* The first member with a body over csrd's default CSRD_MAX_BODY (1 MiB): csrd answers it
+     * 413 and closes the connection at once, and closing with unread request bytes makes the
+     * kernel send a reset, which may destroy answers to earlier members still on their way
+     * to us. Those cut answers are allowed (odd), not failures. */
+    unsigned oversized = k;
+    for (unsigned i = 0; i < k && oversized == k; i++)
+        if (parts[i].bytes.len > 1048576)
+            oversized = i;
     for (unsigned i = 0; i < k; i++) {
         resp_t resp = {0};
         outcome_t o = {.send = sst, .sent = sent};
@@ -3257,6 +3265,12 @@ static void do_pipeline(worker_t *w)
         }
         o.read = read_response(&w->c, 0, t1 + ANSWER_TIMEOUT + i * 0.5, &resp);
         o.waited = now_s() - t1;
+        if (o.read != RD_OK && i < oversized && oversized < k) {
+            odd(w, q, ODD_PIPELINE_CUT, NULL, NULL);
+            closed = 1;
+            resp_free(&resp);
+            continue;
+        }
         /* report with the whole pipeline as the request */
         req_t view;
         req_init(&view, K_FRAMING, "pipeline");
