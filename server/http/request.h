@@ -66,6 +66,7 @@ struct request {
     struct response resp;
     const struct route *route;
     bool prefer_replica;      /* the route only reads: may use CSRD_READ_DATABASE_URL */
+    bool http10;              /* an HTTP/1.0 request: no chunked transfer coding */
     struct db_session *db;    /* NULL until the first statement; closed by the HTTP layer */
     enum db_status db_failed; /* status of the last failed statement, DB_OK when none */
 

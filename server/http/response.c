@@ -35,6 +35,8 @@ const char *http_status_title(int status)
         return "Unsupported Media Type";
     case 422:
         return "Unprocessable Content";
+    case 426:
+        return "Upgrade Required";
     case 428:
         return "Precondition Required";
     case 429:
@@ -77,6 +79,8 @@ static const char *status_slug(int status)
         return "unsupported-media-type";
     case 422:
         return "validation";
+    case 426:
+        return "upgrade-required";
     case 429:
         return "rate-limited";
     case 431:

@@ -419,10 +419,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 /* Fills in what the first access-handler call knows: method, path, request id, route. */
 static void pending_begin(struct pending *p, struct MHD_Connection *conn, const char *url,
-                          const char *method)
+                          const char *method, const char *version)
 {
     struct request *r = &p->req;
     p->begun = true;
+    r->http10 = version && !strcmp(version, MHD_HTTP_VERSION_1_0);
     atomic_fetch_add(&inflight, 1); /* what http_stop waits for: requests being handled */
     r->conn = conn;
     r->method = parse_method(method);
@@ -520,7 +521,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!p) /* never with on_uri installed */
         *con_cls = p = pending_alloc();
     if (!p->begun) {
-        pending_begin(p, conn, url, method);
+        pending_begin(p, conn, url, method, version);
         if (!check_head(p, conn))
             return answer_on_socket(p, conn);
         if (p->reject_status) /* answered on the last call, as other 4xx are: a response */

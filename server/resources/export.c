@@ -163,6 +163,14 @@ void export_reply(struct request *r, const char *page_stmt, int nparams, const c
                   const struct field_spec *columns)
 {
     bool head = r->method == M_HEAD; /* headers only: no stream, no chunked terminator */
+    if (r->http10) {
+        /* a stream of unknown length needs chunked transfer (libmicrohttpd 0.9.75 left an
+         * HTTP/1.0 stream of an empty export open until the idle timeout) */
+        http_add_header(r, "Upgrade", "HTTP/1.1");
+        http_add_header(r, "Connection", "Upgrade");
+        http_problem(r, 426, "exports are streamed with chunked transfer: send HTTP/1.1");
+        return;
+    }
     const char *accept = http_header(r, "Accept");
     bool csv = accepts(accept, "text/csv");
     bool ndjson = !accept || accepts(accept, "application/x-ndjson") ||

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -813,6 +814,30 @@ TEST(export_head_has_no_body)
     CHECK_INT((long)r->len, 0);
     CHECK_STR(resp_header(r, "Content-Type"), "application/x-ndjson");
     CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200); /* same connection */
+}
+
+TEST(export_over_http_1_0_is_426_at_once)
+{
+    /* an HTTP/1.0 stream of an empty export was left open until the idle timeout (found by
+     * the fuzzer); exports need chunked transfer */
+    int port = atoi(strrchr(server_base(), ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    char head[256];
+    snprintf(head, sizeof(head),
+             "GET /v1/customers/export?external_ref=none-at-all HTTP/1.0\r\n"
+             "Authorization: Bearer %s\r\n\r\n",
+             key_for("viewer"));
+    CHECK(write(fd, head, strlen(head)) == (ssize_t)strlen(head));
+    struct timeval tv = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char buf[1024] = "";
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    CHECK(n > 0 && !strncmp(buf, "HTTP/1.1 426", 12));
+    close(fd);
 }
 
 TEST(export_refusals)
