@@ -103,11 +103,6 @@ static const struct field_spec CUSTOMER_FIELDS[] = {
 #define IMPORTED_AT                                                                                \
     "coalesce(date_trunc('milliseconds', (j->>'created_at')::timestamptz), csrd_now())"
 
-/* A create's history entry: every given field, from null. */
-#define CREATED_CHANGES(doc)                                                                       \
-    "(SELECT coalesce(jsonb_object_agg(key, jsonb_build_object('from', NULL, 'to', value)),"       \
-    " '{}') FROM jsonb_each(" doc "))"
-
 /* List filters $1..$10, keyset $11 (key) $12 (id), limit $13. */
 #define CUSTOMER_FILTERS                                                                           \
     " WHERE ($1::text IS NULL OR c.tier = ANY (string_to_array($1, ',')))"                         \
@@ -139,14 +134,15 @@ static const struct field_spec CUSTOMER_FIELDS[] = {
 
 // clang-format off
 const struct db_stmt customers_statements[] = {
-    /* the history entry of a create lists every field given: {"f": {"from": null, "to": v}} */
+    /* a create's history entry stores the fields given ({"f": v}); customer_history_json
+       (schema/009) shows them as {"f": {"from": null, "to": v}} */
     {"customers_insert",
      "WITH c AS (INSERT INTO customers (id, created_at, updated_at, " CUSTOMER_COLUMNS ")"
      " SELECT $1::uuid, " IMPORTED_AT ", " IMPORTED_AT ", " CUSTOMER_VALUES
      " FROM (SELECT $2::jsonb AS j) s"
      " RETURNING customer_json(customers)::text AS json, version, id),"
      " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
-     " SELECT c.id, 'created', " CREATED_CHANGES("$2::jsonb") ", $3, $4 FROM c)"
+     " SELECT c.id, 'created', $2::jsonb, $3, $4 FROM c)"
      " SELECT json, version FROM c"},
     {"customers_exists", "SELECT 1 FROM customers WHERE id = $1"},
     {"customers_get", "SELECT customer_json(c)::text, c.version FROM customers c WHERE c.id = $1"},
@@ -199,7 +195,7 @@ const struct db_stmt customers_statements[] = {
      " FROM jsonb_array_elements($1::jsonb) AS x(e), LATERAL (SELECT x.e->'j' AS j) s"
      " ON CONFLICT DO NOTHING RETURNING id),"
      " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
-     " SELECT ins.id, 'created', " CREATED_CHANGES("x.e->'j'") ", $2, $3"
+     " SELECT ins.id, 'created', x.e->'j', $2, $3"
      " FROM ins JOIN jsonb_array_elements($1::jsonb) AS x(e) ON (x.e->>'id')::uuid = ins.id)"
      " SELECT id FROM ins"},
     {"customers_bulk_lookup",
