@@ -16,6 +16,7 @@
 #include "resources/follow_ups.h"
 #include "resources/interactions.h"
 #include "resources/plumbing.h"
+#include "resources/reports.h"
 #include "resources/system.h"
 #include "resources/sla_calendar.h"
 #include "resources/timeline.h"
@@ -25,17 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct route *const ROUTE_TABLES[] = {system_routes,
-                                                   customers_routes,
-                                                   api_keys_routes,
-                                                   interactions_routes,
-                                                   complaints_routes,
-                                                   follow_ups_routes,
-                                                   timeline_routes,
-                                                   changes_routes,
-                                                   webhooks_routes,
-                                                   sla_calendar_routes,
-                                                   NULL};
+static const struct route *const ROUTE_TABLES[] = {
+    system_routes,     customers_routes,    api_keys_routes, interactions_routes,
+    complaints_routes, follow_ups_routes,   timeline_routes, changes_routes,
+    webhooks_routes,   sla_calendar_routes, reports_routes,  NULL};
 static const struct db_stmt *const STATEMENT_TABLES[] = {auth_statements,
                                                          plumbing_statements,
                                                          customers_statements,
@@ -48,6 +42,7 @@ static const struct db_stmt *const STATEMENT_TABLES[] = {auth_statements,
                                                          webhooks_statements,
                                                          webhook_delivery_statements,
                                                          sla_calendar_statements,
+                                                         reports_statements,
                                                          NULL};
 
 static int ensure_admin_key(void)

@@ -33,8 +33,7 @@ static void export_free(void *cls)
     free(e);
 }
 
-/* One RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
-static void csv_field(struct strbuf *out, const char *s)
+void export_csv_field(struct strbuf *out, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
         strbuf_puts(out, s);
@@ -55,7 +54,7 @@ static void csv_header(struct strbuf *out, const struct field_spec *columns)
     for (const struct field_spec *c = columns; c->name; c++) {
         if (c != columns)
             strbuf_puts(out, ",");
-        csv_field(out, c->name);
+        export_csv_field(out, c->name);
     }
     strbuf_puts(out, "\r\n");
 }
@@ -74,10 +73,10 @@ static bool csv_row(struct strbuf *out, const struct field_spec *columns, const 
         if (!v || json_is_null(v))
             continue;
         if (json_is_string(v)) {
-            csv_field(out, json_string_value(v));
+            export_csv_field(out, json_string_value(v));
         } else {
             char *text = json_text(v); /* numbers, booleans, nested values */
-            csv_field(out, text);
+            export_csv_field(out, text);
             free(text);
         }
     }
@@ -141,7 +140,7 @@ static bool export_next(void *cls, struct strbuf *out, bool *failed)
 }
 
 /* Does the Accept header allow the media type (or a wildcard covering it)? */
-static bool accepts(const char *accept, const char *type)
+bool export_accepts(const char *accept, const char *type)
 {
     if (!accept)
         return false;
@@ -172,10 +171,10 @@ void export_reply(struct request *r, const char *page_stmt, int nparams, const c
         return;
     }
     const char *accept = http_header(r, "Accept");
-    bool csv = accepts(accept, "text/csv");
-    bool ndjson = !accept || accepts(accept, "application/x-ndjson") ||
-                  accepts(accept, "application/json") || accepts(accept, "*/*") ||
-                  accepts(accept, "application/*") || accepts(accept, "text/*");
+    bool csv = export_accepts(accept, "text/csv");
+    bool ndjson = !accept || export_accepts(accept, "application/x-ndjson") ||
+                  export_accepts(accept, "application/json") || export_accepts(accept, "*/*") ||
+                  export_accepts(accept, "application/*") || export_accepts(accept, "text/*");
     if (!csv && !ndjson) {
         http_problem(r, 406, "exports are application/x-ndjson or text/csv (Accept)");
         return;

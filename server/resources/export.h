@@ -10,6 +10,7 @@
 #define CSRD_EXPORT_H
 #include "http/request.h"
 #include "json/validate.h"
+#include "util/strbuf.h"
 
 /* page_stmt is a list statement ordered by (created_at, id) ascending whose last three
  * parameters are cursor key, cursor id and limit; params holds the nparams - 3 filters
@@ -18,4 +19,9 @@
  * format, or 503 when no stream connection is free within a few seconds. */
 void export_reply(struct request *r, const char *page_stmt, int nparams, const char *const *params,
                   const struct field_spec *columns);
+
+/* One RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
+void export_csv_field(struct strbuf *out, const char *s);
+/* Whether an Accept header lists type (parameters and q-values ignored). */
+bool export_accepts(const char *accept, const char *type);
 #endif
