@@ -85,23 +85,21 @@ static const struct field_spec CUSTOMER_FIELDS[] = {
     " registered_capital_amount, registered_capital_currency, credit_rating,"                      \
     " credit_limit_amount, credit_limit_currency, contacts, birth_date, occupation,"               \
     " interests, source, tags, notes, external_ref, attributes"
+/* The values of CUSTOMER_COLUMNS from r, the document read as a csrd_customer_input
+ * (schema/011): FROM jsonb_populate_record(NULL::csrd_customer_input, <doc>) r. */
 #define CUSTOMER_VALUES                                                                            \
-    "j->>'kind', j->>'name', j->>'email', j->>'phone', nullif(j->'address', 'null'),"              \
-    " coalesce(j->>'tier', 'regular'), j->>'value_segment', j->>'size',"                           \
-    " coalesce(j->>'status', 'active'), j->>'preferred_channel',"                                  \
-    " coalesce((j->>'do_not_contact')::boolean, false),"                                           \
-    " coalesce(nullif(j->'unavailable_times', 'null'), '[]'), j->>'industry',"                     \
-    " j->>'legal_representative', j->>'business_scope',"                                           \
-    " (j->'registered_capital'->>'amount')::numeric, j->'registered_capital'->>'currency',"        \
-    " j->>'credit_rating', (j->'credit_limit'->>'amount')::numeric,"                               \
-    " j->'credit_limit'->>'currency', coalesce(nullif(j->'contacts', 'null'), '[]'),"              \
-    " (j->>'birth_date')::date, j->>'occupation', csrd_text_array(j->'interests'),"                \
-    " j->>'source', csrd_text_array(j->'tags'), j->>'notes', j->>'external_ref',"                  \
-    " coalesce(nullif(j->'attributes', 'null'), '{}')"
+    "r.kind, r.name, r.email, r.phone, r.address, coalesce(r.tier, 'regular'), r.value_segment,"   \
+    " r.size, coalesce(r.status, 'active'), r.preferred_channel,"                                 \
+    " coalesce(r.do_not_contact, false), coalesce(r.unavailable_times, '[]'), r.industry,"         \
+    " r.legal_representative, r.business_scope, (r.registered_capital->>'amount')::numeric,"      \
+    " r.registered_capital->>'currency', r.credit_rating, (r.credit_limit->>'amount')::numeric,"  \
+    " r.credit_limit->>'currency', coalesce(r.contacts, '[]'), r.birth_date, r.occupation,"       \
+    " coalesce(r.interests, '{}'), r.source, coalesce(r.tags, '{}'), r.notes, r.external_ref,"    \
+    " coalesce(r.attributes, '{}')"
+#define READ_CUSTOMER(doc) "jsonb_populate_record(NULL::csrd_customer_input, " doc ") r"
 
 /* created_at of a historical import (admins), else now. */
-#define IMPORTED_AT                                                                                \
-    "coalesce(date_trunc('milliseconds', (j->>'created_at')::timestamptz), csrd_now())"
+#define IMPORTED_AT "coalesce(date_trunc('milliseconds', r.created_at), csrd_now())"
 
 /* List filters $1..$10, keyset $11 (key) $12 (id), limit $13. */
 #define CUSTOMER_FILTERS                                                                           \
@@ -139,7 +137,7 @@ const struct db_stmt customers_statements[] = {
     {"customers_insert",
      "WITH c AS (INSERT INTO customers (id, created_at, updated_at, " CUSTOMER_COLUMNS ")"
      " SELECT $1::uuid, " IMPORTED_AT ", " IMPORTED_AT ", " CUSTOMER_VALUES
-     " FROM (SELECT $2::jsonb AS j) s"
+     " FROM " READ_CUSTOMER("$2::jsonb")
      " RETURNING customer_json(customers)::text AS json, version, id),"
      " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
      " SELECT c.id, 'created', $2::jsonb, $3, $4 FROM c)"
@@ -150,7 +148,7 @@ const struct db_stmt customers_statements[] = {
                        " WHERE c.id = $1 FOR UPDATE"},
     {"customers_update",
      "WITH c AS (UPDATE customers SET (" CUSTOMER_COLUMNS ") = (SELECT " CUSTOMER_VALUES
-     " FROM (SELECT $3::jsonb AS j) s), version = version + 1, updated_at = csrd_now()"
+     " FROM " READ_CUSTOMER("$3::jsonb") "), version = version + 1, updated_at = csrd_now()"
      " WHERE id = $1 AND version = $2"
      " RETURNING customer_json(customers)::text AS json, version, id),"
      " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
@@ -192,7 +190,7 @@ const struct db_stmt customers_statements[] = {
     {"customers_bulk_insert",
      "WITH ins AS (INSERT INTO customers (id, created_at, updated_at, " CUSTOMER_COLUMNS ")"
      " SELECT (e->>'id')::uuid, " IMPORTED_AT ", " IMPORTED_AT ", " CUSTOMER_VALUES
-     " FROM jsonb_array_elements($1::jsonb) AS x(e), LATERAL (SELECT x.e->'j' AS j) s"
+     " FROM jsonb_array_elements($1::jsonb) AS x(e), " READ_CUSTOMER("x.e->'j'")
      " ON CONFLICT DO NOTHING RETURNING id),"
      " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
      " SELECT ins.id, 'created', x.e->'j', $2, $3"
@@ -203,7 +201,7 @@ const struct db_stmt customers_statements[] = {
      " WHERE c.external_ref IN (SELECT jsonb_array_elements_text($1::jsonb)) FOR UPDATE"},
     {"customers_bulk_update",
      "WITH upd AS (UPDATE customers c SET (" CUSTOMER_COLUMNS ") = (SELECT " CUSTOMER_VALUES
-     " FROM (SELECT u.e->'j' AS j) s), version = c.version + 1, updated_at = csrd_now()"
+     " FROM " READ_CUSTOMER("u.e->'j'") "), version = c.version + 1, updated_at = csrd_now()"
      " FROM jsonb_array_elements($1::jsonb) AS u(e)"
      " WHERE c.id = (u.e->>'id')::uuid AND c.version = (u.e->>'v')::integer RETURNING c.id),"
      " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
