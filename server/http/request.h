@@ -69,6 +69,7 @@ struct request {
     bool http10;              /* an HTTP/1.0 request: no chunked transfer coding */
     struct db_session *db;    /* NULL until the first statement; closed by the HTTP layer */
     enum db_status db_failed; /* status of the last failed statement, DB_OK when none */
+    bool trim_heap; /* a handler that used much memory: malloc_trim once the answer is sent */
 
     /* private to the HTTP layer */
     void *conn;

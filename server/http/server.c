@@ -20,6 +20,7 @@
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -627,11 +628,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     http_response_reset(r); /* frees a body or a stream that was never queued */
     strbuf_free(&p->body);
     arena_free(&r->arena);
-    bool begun = p->begun;
+    bool begun = p->begun, trim = r->trim_heap;
     free(p);
     *con_cls = NULL;
     if (begun)
         atomic_fetch_sub(&inflight, 1);
+    if (trim)
+        malloc_trim(0);
 }
 
 /* libmicrohttpd's own messages (a client that left mid-response, a rejected head): normal

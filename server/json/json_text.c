@@ -83,6 +83,19 @@ char *json_text(const json_t *j)
     return strbuf_take(&sb, NULL);
 }
 
+void json_text_append(struct strbuf *sb, const json_t *j)
+{
+    write_value(sb, j);
+}
+
+/* Whether a member needs a look of its own (a container, or a real out of range): the
+ * path of a member is only formatted then (bulk imports check millions of members). */
+static bool worth_a_look(const json_t *v)
+{
+    return json_is_object(v) || json_is_array(v) ||
+           (json_is_real(v) && !(fabs(json_real_value(v)) < 0x1p63));
+}
+
 bool json_numbers_storable(const json_t *j, const char *base, json_t *errors)
 {
     const char *k;
@@ -101,6 +114,8 @@ bool json_numbers_storable(const json_t *j, const char *base, json_t *errors)
     case JSON_OBJECT:
         json_object_foreach((json_t *)j, k, v)
         {
+            if (!worth_a_look(v))
+                continue;
             snprintf(sub, sizeof(sub), "%s.%s", base, k);
             ok = json_numbers_storable(v, sub, errors) && ok;
         }
@@ -108,6 +123,8 @@ bool json_numbers_storable(const json_t *j, const char *base, json_t *errors)
     case JSON_ARRAY:
         json_array_foreach(j, i, v)
         {
+            if (!worth_a_look(v))
+                continue;
             snprintf(sub, sizeof(sub), "%s[%zu]", base, i);
             ok = json_numbers_storable(v, sub, errors) && ok;
         }

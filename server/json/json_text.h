@@ -10,6 +10,9 @@
 
 /* Compact JSON text of j (object member order kept); malloc'd, the caller frees. */
 char *json_text(const json_t *j);
+/* The same text appended to sb. */
+struct strbuf;
+void json_text_append(struct strbuf *sb, const json_t *j);
 /* The largest magnitude a JSON number may have: PostgreSQL writes numbers without exponent,
  * and an integral value of 2^63 or more would come back as an integer jansson cannot hold.
  * true when every number in j (recursively) is within it; otherwise adds a field error to

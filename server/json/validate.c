@@ -144,6 +144,22 @@ static void enum_message(char *buf, size_t n, const char *const *values)
 static void validate_value(const json_t *v, const struct field_spec *f, const char *path,
                            enum validate_mode mode, json_t *errors);
 
+/* prefix.key (key alone at the top), at most 200 bytes of key, cut to fit n. A bulk import
+ * joins millions of these: no printf. */
+static void join_path(char *out, size_t n, const char *prefix, const char *key)
+{
+    size_t lp = strlen(prefix), lk = strnlen(key, 200);
+    if (lp > n - 2)
+        lp = n - 2;
+    memcpy(out, prefix, lp);
+    if (lp)
+        out[lp++] = '.';
+    if (lk > n - 1 - lp)
+        lk = n - 1 - lp;
+    memcpy(out + lp, key, lk);
+    out[lp + lk] = '\0';
+}
+
 static bool validate_object(const json_t *obj, const struct field_spec *spec, const char *prefix,
                             enum validate_mode mode, json_t *errors)
 {
@@ -156,24 +172,28 @@ static bool validate_object(const json_t *obj, const struct field_spec *spec, co
         const struct field_spec *f = spec;
         while (f->name && strcmp(f->name, key))
             f++;
-        snprintf(path, sizeof(path), "%s%s%.200s", prefix, *prefix ? "." : "", key);
-        if (!f->name)
-            json_error_add(errors, path, "is not a known field");
-        else if (f->flags & FIELD_READONLY)
-            json_error_add(errors, path, "is read-only");
+        if (f->name && !(f->flags & FIELD_READONLY))
+            continue;
+        join_path(path, sizeof(path), prefix, key);
+        json_error_add(errors, path, f->name ? "is read-only" : "is not a known field");
     }
     for (const struct field_spec *f = spec; f->name; f++) {
         if (f->flags & FIELD_READONLY)
             continue;
-        snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", f->name);
         v = json_object_get(obj, f->name);
+        const char *msg = NULL;
         if (!v || json_is_null(v)) {
             if (f->flags & FIELD_REQUIRED)
-                json_error_add(errors, path, "is required");
+                msg = "is required";
             else if ((f->flags & FIELD_NOT_NULL) && (v || mode == VALIDATE_MERGED))
-                json_error_add(errors, path, "must not be null");
+                msg = "must not be null";
+            if (msg) {
+                join_path(path, sizeof(path), prefix, f->name);
+                json_error_add(errors, path, msg);
+            }
             continue;
         }
+        join_path(path, sizeof(path), prefix, f->name);
         validate_value(v, f, path, mode, errors);
     }
     return json_array_size(errors) == before;

@@ -8,7 +8,6 @@
 #include "util/strbuf.h"
 #include "util/uuid7.h"
 #include "util/xalloc.h"
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,9 +180,9 @@ static bool check_references(struct request *r, struct batch *b)
     for (size_t i = 0; i < b->n; i++) {
         if (b->recs[i].outcome != CREATE)
             continue;
-        char *doc = json_text(b->recs[i].doc);
-        strbuf_printf(&sb, "%s{\"i\":%zu,\"j\":%s}", any ? "," : "", i, doc);
-        free(doc);
+        strbuf_printf(&sb, "%s{\"i\":%zu,\"j\":", any ? "," : "", i);
+        json_text_append(&sb, b->recs[i].doc);
+        strbuf_puts(&sb, "}");
         any = true;
     }
     strbuf_puts(&sb, "]");
@@ -277,17 +276,22 @@ static bool write_records(struct request *r, struct batch *b, enum outcome o)
         struct record *rec = &b->recs[i];
         if (rec->outcome != o)
             continue;
-        char *doc = json_text(o == UPDATE ? rec->merged : rec->doc);
-        strbuf_printf(&sb, "%s{\"id\":\"%s\",", first ? "" : ",", rec->id);
-        if (o == UPDATE)
-            strbuf_printf(&sb, "\"v\":%s,", rec->version);
-        if (o == UPDATE && k->history) {
-            char *changes = json_text(rec->changes);
-            strbuf_printf(&sb, "\"c\":%s,", changes);
-            free(changes);
+        strbuf_puts(&sb, first ? "{\"id\":\"" : ",{\"id\":\"");
+        strbuf_puts(&sb, rec->id);
+        strbuf_puts(&sb, "\",");
+        if (o == UPDATE) {
+            strbuf_puts(&sb, "\"v\":");
+            strbuf_puts(&sb, rec->version);
+            strbuf_puts(&sb, ",");
         }
-        strbuf_printf(&sb, "\"j\":%s}", doc);
-        free(doc);
+        if (o == UPDATE && k->history) {
+            strbuf_puts(&sb, "\"c\":");
+            json_text_append(&sb, rec->changes);
+            strbuf_puts(&sb, ",");
+        }
+        strbuf_puts(&sb, "\"j\":");
+        json_text_append(&sb, o == UPDATE ? rec->merged : rec->doc);
+        strbuf_puts(&sb, "}");
         first = false;
     }
     strbuf_puts(&sb, "]");
@@ -337,28 +341,34 @@ static void refuse(struct request *r, const struct batch *b, enum outcome o, int
 
 static void reply(struct request *r, const struct batch *b)
 {
-    json_t *results = json_array();
+    /* written directly, without a jansson tree of up to 10,000 results */
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_printf(&sb, "{\"created\":%zu,\"updated\":%zu,\"failed\":%zu,\"results\":[",
+                  count(b, CREATE), count(b, UPDATE) + count(b, UNCHANGED),
+                  count(b, INVALID) + count(b, CONFLICT));
     for (size_t i = 0; i < b->n; i++) {
         const struct record *rec = &b->recs[i];
         static const int STATUS[] = {[CREATE] = 201,  [UPDATE] = 200,   [UNCHANGED] = 200,
                                      [INVALID] = 422, [CONFLICT] = 409, [PENDING] = 500};
         int status = STATUS[rec->outcome];
-        json_t *error = json_null();
-        if (status >= 400)
-            error = json_pack("{s:i,s:s,s:O}", "status", status, "title", http_status_title(status),
-                              "errors", rec->errors);
-        json_array_append_new(
-            results, json_pack("{s:I,s:i,s:o,s:o}", "index", (json_int_t)i, "status", status, "id",
-                               status < 400 ? json_string(rec->id) : json_null(), "error", error));
+        strbuf_printf(&sb, "%s{\"index\":%zu,\"status\":%d,\"id\":", i ? "," : "", i, status);
+        if (status < 400) {
+            strbuf_json_string(&sb, rec->id);
+            strbuf_puts(&sb, ",\"error\":null}");
+            continue;
+        }
+        json_t *error = json_pack("{s:i,s:s,s:O}", "status", status, "title",
+                                  http_status_title(status), "errors", rec->errors);
+        strbuf_puts(&sb, "null,\"error\":");
+        json_text_append(&sb, error);
+        strbuf_puts(&sb, "}");
+        json_decref(error);
     }
-    json_int_t created = (json_int_t)count(b, CREATE),
-               updated = (json_int_t)count(b, UPDATE) + (json_int_t)count(b, UNCHANGED),
-               failed = (json_int_t)count(b, INVALID) + (json_int_t)count(b, CONFLICT);
-    json_t *out = json_pack("{s:I,s:I,s:I,s:o}", "created", created, "updated", updated, "failed",
-                            failed, "results", results);
-    char *text = json_text(out);
-    json_decref(out);
-    http_reply_raw(r, 200, "application/json", text, strlen(text));
+    strbuf_puts(&sb, "]}");
+    size_t len;
+    char *text = strbuf_take(&sb, &len);
+    http_reply_raw(r, 200, "application/json", text, len);
 }
 
 static bool bulk_body(struct request *r, void *cls)
@@ -415,7 +425,8 @@ void bulk_import(struct request *r, const struct bulk_kind *k)
             rdb_transaction(r, bulk_body, &b);
     }
     batch_free(&b);
-    /* a 10,000-record batch takes tens of MiB in this worker's malloc arena; give it back,
-     * or glibc keeps it per thread (RSS grew to 500 MiB in the bulk benchmark) */
-    malloc_trim(0);
+    /* a 10,000-record batch takes tens of MiB in this worker's malloc arena; give it back
+     * once the answer is out, or glibc keeps it per thread (RSS grew to 500 MiB in the bulk
+     * benchmark) */
+    r->trim_heap = true;
 }
