@@ -7,9 +7,14 @@
 #define CSRD_DB_H
 #include <stdbool.h>
 
+struct db_rows;
+
 struct db_stmt {
     const char *name;
     const char *sql;
+    /* optional: runs on every result of the statement before the caller sees it, e.g. to
+     * render column 0 from typed columns with db_set_first */
+    void (*finish)(struct db_rows *rows);
 };
 
 enum db_status {
@@ -62,6 +67,9 @@ const struct db_error *db_last_error(const struct db_session *s);
 int db_nrows(const struct db_rows *rows);
 /* Cell text, or NULL for SQL NULL and for cells outside the result. */
 const char *db_get(const struct db_rows *rows, int row, int col);
+int db_ncols(const struct db_rows *rows);
+/* Replaces column 0 of a row (text malloc'd, ownership taken; freed with the result). */
+void db_set_first(struct db_rows *rows, int row, char *text);
 
 /* Transactions nest: only the outermost begin/commit reach the server. db_rollback always
  * ends the whole transaction. db_commit checks the command tag: COMMIT of a transaction that

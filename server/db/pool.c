@@ -45,12 +45,15 @@ struct db_pool {
 
 struct db_rows {
     PGresult *res;
+    char **first; /* db_set_first's replacements of column 0, per row; NULL when none */
     struct db_rows *next;
 };
 
 static struct db_pool primary, replica, streams;
 static bool have_replica;
 static const struct db_stmt *const *stmt_tables;
+static const struct db_stmt **finishing; /* statements with a finish hook, sorted by name */
+static size_t nfinishing;
 static atomic_long pool_waits, connect_failures;
 
 static int pool_init(struct db_pool *p, const char *conninfo, int size)
@@ -71,9 +74,36 @@ static int pool_init(struct db_pool *p, const char *conninfo, int size)
     return 0;
 }
 
+static int stmt_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const struct db_stmt *const *)a)->name,
+                  (*(const struct db_stmt *const *)b)->name);
+}
+
+static const struct db_stmt *finishing_stmt(const char *name)
+{
+    if (!nfinishing)
+        return NULL;
+    struct db_stmt key = {.name = name};
+    const struct db_stmt *k = &key;
+    const struct db_stmt **hit = bsearch(&k, finishing, nfinishing, sizeof(*finishing), stmt_cmp);
+    return hit ? *hit : NULL;
+}
+
 int db_init(const struct db_stmt *const *tables)
 {
     stmt_tables = tables;
+    free(finishing);
+    finishing = NULL;
+    nfinishing = 0;
+    for (const struct db_stmt *const *t = tables; *t; t++)
+        for (const struct db_stmt *st = *t; st->name; st++)
+            if (st->finish) {
+                finishing = xrealloc(finishing, (nfinishing + 1) * sizeof(*finishing));
+                finishing[nfinishing++] = st;
+            }
+    if (nfinishing)
+        qsort(finishing, nfinishing, sizeof(*finishing), stmt_cmp);
     if (pool_init(&primary, cfg->database_url, cfg->db_pool) < 0)
         return -1;
     if (cfg->read_database_url) {
@@ -232,6 +262,10 @@ void db_session_close(struct db_session *s)
         return;
     for (struct db_rows *row = s->results, *next; row; row = next) {
         next = row->next;
+        if (row->first)
+            for (int i = 0; i < PQntuples(row->res); i++)
+                free(row->first[i]);
+        free(row->first);
         PQclear(row->res);
         free(row);
     }
@@ -332,10 +366,32 @@ enum db_status db_exec(struct db_session *s, const char *stmt, int nparams,
         return st;
     struct db_rows *rows = xmalloc(sizeof(*rows));
     rows->res = res;
+    rows->first = NULL;
     rows->next = s->results;
     s->results = rows;
+    const struct db_stmt *f = finishing_stmt(stmt);
+    if (f)
+        f->finish(rows);
     *out = rows;
     return DB_OK;
+}
+
+int db_ncols(const struct db_rows *rows)
+{
+    return PQnfields(rows->res);
+}
+
+void db_set_first(struct db_rows *rows, int row, char *text)
+{
+    int n = PQntuples(rows->res);
+    if (row < 0 || row >= n) {
+        free(text);
+        return;
+    }
+    if (!rows->first)
+        rows->first = xcalloc((size_t)n, sizeof(*rows->first));
+    free(rows->first[row]);
+    rows->first[row] = text;
 }
 
 int db_nrows(const struct db_rows *rows)
@@ -345,6 +401,8 @@ int db_nrows(const struct db_rows *rows)
 
 const char *db_get(const struct db_rows *rows, int row, int col)
 {
+    if (col == 0 && rows->first && row >= 0 && row < PQntuples(rows->res) && rows->first[row])
+        return rows->first[row];
     if (row < 0 || col < 0 || row >= PQntuples(rows->res) || col >= PQnfields(rows->res) ||
         PQgetisnull(rows->res, row, col))
         return NULL;

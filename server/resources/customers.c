@@ -1,8 +1,10 @@
 /* The customer file. Writes go through one validation table (CUSTOMER_FIELDS) and one
  * column mapping (CUSTOMER_COLUMNS / CUSTOMER_VALUES, from the validated JSON document), so
- * create and merge-patch can never disagree about what a field means. PostgreSQL renders the
- * rows as JSON (customer_json in schema/) and the text is passed through unparsed. */
+ * create and merge-patch can never disagree about what a field means. Reads select the typed
+ * columns and csrd renders the JSON (CUSTOMER_JSON, render.h); customer_json in schema/ is
+ * the same rendering for what PostgreSQL sends itself. */
 #include "resources/customers.h"
+#include "resources/render.h"
 #include "json/merge_patch.h"
 #include "resources/bulk.h"
 #include "resources/export.h"
@@ -89,12 +91,12 @@ static const struct field_spec CUSTOMER_FIELDS[] = {
  * (schema/011): FROM jsonb_populate_record(NULL::csrd_customer_input, <doc>) r. */
 #define CUSTOMER_VALUES                                                                            \
     "r.kind, r.name, r.email, r.phone, r.address, coalesce(r.tier, 'regular'), r.value_segment,"   \
-    " r.size, coalesce(r.status, 'active'), r.preferred_channel,"                                 \
+    " r.size, coalesce(r.status, 'active'), r.preferred_channel,"                                  \
     " coalesce(r.do_not_contact, false), coalesce(r.unavailable_times, '[]'), r.industry,"         \
-    " r.legal_representative, r.business_scope, (r.registered_capital->>'amount')::numeric,"      \
-    " r.registered_capital->>'currency', r.credit_rating, (r.credit_limit->>'amount')::numeric,"  \
-    " r.credit_limit->>'currency', coalesce(r.contacts, '[]'), r.birth_date, r.occupation,"       \
-    " coalesce(r.interests, '{}'), r.source, coalesce(r.tags, '{}'), r.notes, r.external_ref,"    \
+    " r.legal_representative, r.business_scope, (r.registered_capital->>'amount')::numeric,"       \
+    " r.registered_capital->>'currency', r.credit_rating, (r.credit_limit->>'amount')::numeric,"   \
+    " r.credit_limit->>'currency', coalesce(r.contacts, '[]'), r.birth_date, r.occupation,"        \
+    " coalesce(r.interests, '{}'), r.source, coalesce(r.tags, '{}'), r.notes, r.external_ref,"     \
     " coalesce(r.attributes, '{}')"
 #define READ_CUSTOMER(doc) "jsonb_populate_record(NULL::csrd_customer_input, " doc ") r"
 
@@ -115,12 +117,66 @@ static const struct field_spec CUSTOMER_FIELDS[] = {
     "      OR lower($9) <% c.search)"                                                              \
     " AND ($10::boolean OR c.archived_at IS NULL)"
 
+/* A customer as csrd renders it (render.h): the columns, in the order of CUSTOMER_JSON, and
+ * the finish hook that turns them into column 0. customer_json in schema/ stays the
+ * rendering for what PostgreSQL itself sends (webhook data); a test holds the two equal. */
+#define CUSTOMER_ROW(p)                                                                            \
+    p "id, " p "kind, " p "name, " p "email, " p "phone, " p "address, " p "tier, " p              \
+      "value_segment, " p "size, " p "status, " p "preferred_channel, " p "do_not_contact, " p     \
+      "unavailable_times, " p "industry, " p "legal_representative, " p "business_scope, " p       \
+      "registered_capital_amount, " p "registered_capital_currency, " p "credit_rating, " p        \
+      "credit_limit_amount, " p "credit_limit_currency, " p "contacts, " p "birth_date, " p        \
+      "occupation, " p "interests, " p "source, " p "tags, " p "notes, " p "external_ref, " p      \
+      "attributes, " p "archived_at, " p "version, " p "created_at, " p "updated_at"
+
+static const struct col_spec CUSTOMER_JSON[] = {{"id", COL_TEXT},
+                                                {"kind", COL_TEXT},
+                                                {"name", COL_TEXT},
+                                                {"email", COL_TEXT},
+                                                {"phone", COL_TEXT},
+                                                {"address", COL_RAW},
+                                                {"tier", COL_TEXT},
+                                                {"value_segment", COL_TEXT},
+                                                {"size", COL_TEXT},
+                                                {"status", COL_TEXT},
+                                                {"preferred_channel", COL_TEXT},
+                                                {"do_not_contact", COL_BOOL},
+                                                {"unavailable_times", COL_RAW},
+                                                {"industry", COL_TEXT},
+                                                {"legal_representative", COL_TEXT},
+                                                {"business_scope", COL_TEXT},
+                                                {"registered_capital", COL_MONEY},
+                                                {"credit_rating", COL_TEXT},
+                                                {"credit_limit", COL_MONEY},
+                                                {"contacts", COL_RAW},
+                                                {"birth_date", COL_TEXT},
+                                                {"occupation", COL_TEXT},
+                                                {"interests", COL_TEXTS},
+                                                {"source", COL_TEXT},
+                                                {"tags", COL_TEXTS},
+                                                {"notes", COL_TEXT},
+                                                {"external_ref", COL_TEXT},
+                                                {"attributes", COL_RAW},
+                                                {"archived_at", COL_TS},
+                                                {"version", COL_RAW},
+                                                {"created_at", COL_TS},
+                                                {"updated_at", COL_TS},
+                                                {NULL, 0}};
+
+static void customer_rows(struct db_rows *rows)
+{
+    render_last(rows, CUSTOMER_JSON);
+}
+
 #define CUSTOMER_LIST(name, key, cmp, lo, dir)                                                     \
     {                                                                                              \
-        name, "SELECT customer_json(c)::text, c." key                                              \
-              "::text, c.id FROM customers c" CUSTOMER_FILTERS " AND (c." key ", c.id) " cmp       \
-              " (" lo ")"                                                                          \
-              " ORDER BY c." key " " dir ", c.id " dir " LIMIT $13"                                \
+        name,                                                                                      \
+            "SELECT NULL::text, c." key                                                            \
+            "::text, c.id, " CUSTOMER_ROW("c.") " FROM customers c" CUSTOMER_FILTERS               \
+                                                " AND (c." key ", c.id) " cmp " (" lo ")"          \
+                                                " ORDER BY c." key " " dir ", c.id " dir           \
+                                                " LIMIT $13",                                      \
+            customer_rows                                                                          \
     }
 
 #define TS_AFTER                                                                                   \
@@ -138,22 +194,23 @@ const struct db_stmt customers_statements[] = {
      "WITH c AS (INSERT INTO customers (id, created_at, updated_at, " CUSTOMER_COLUMNS ")"
      " SELECT $1::uuid, " IMPORTED_AT ", " IMPORTED_AT ", " CUSTOMER_VALUES
      " FROM " READ_CUSTOMER("$2::jsonb")
-     " RETURNING customer_json(customers)::text AS json, version, id),"
+     " RETURNING NULL::text AS json, version AS v, " CUSTOMER_ROW("") "),"
      " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
      " SELECT c.id, 'created', $2::jsonb, $3, $4 FROM c)"
-     " SELECT json, version FROM c"},
+     " SELECT * FROM c", customer_rows},
     {"customers_exists", "SELECT 1 FROM customers WHERE id = $1"},
-    {"customers_get", "SELECT customer_json(c)::text, c.version FROM customers c WHERE c.id = $1"},
-    {"customers_lock", "SELECT customer_json(c)::text, c.version FROM customers c"
-                       " WHERE c.id = $1 FOR UPDATE"},
+    {"customers_get", "SELECT NULL::text, c.version, " CUSTOMER_ROW("c.")
+                      " FROM customers c WHERE c.id = $1", customer_rows},
+    {"customers_lock", "SELECT NULL::text, c.version, " CUSTOMER_ROW("c.")
+                       " FROM customers c WHERE c.id = $1 FOR UPDATE", customer_rows},
     {"customers_update",
      "WITH c AS (UPDATE customers SET (" CUSTOMER_COLUMNS ") = (SELECT " CUSTOMER_VALUES
      " FROM " READ_CUSTOMER("$3::jsonb") "), version = version + 1, updated_at = csrd_now()"
      " WHERE id = $1 AND version = $2"
-     " RETURNING customer_json(customers)::text AS json, version, id),"
+     " RETURNING NULL::text AS json, version AS v, " CUSTOMER_ROW("") "),"
      " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
      " SELECT c.id, 'updated', $6::jsonb, $4, $5 FROM c)"
-     " SELECT json, version FROM c"},
+     " SELECT * FROM c", customer_rows},
     {"customers_archive",
      "WITH c AS (UPDATE customers SET archived_at = csrd_now(), version = version + 1,"
      " updated_at = csrd_now() WHERE id = $1 AND archived_at IS NULL RETURNING id, archived_at)"
@@ -176,16 +233,16 @@ const struct db_stmt customers_statements[] = {
                   "'00000000-0000-0000-0000-000000000000')",
                   "ASC"),
     {"customers_list_name_desc",
-     "SELECT customer_json(c)::text, c.name, c.id FROM customers c" CUSTOMER_FILTERS
+     "SELECT NULL::text, c.name, c.id, " CUSTOMER_ROW("c.") " FROM customers c" CUSTOMER_FILTERS
      " AND ($12::uuid IS NULL OR (c.name, c.id) < ($11::text, $12::uuid))"
-     " ORDER BY c.name DESC, c.id DESC LIMIT $13"},
+     " ORDER BY c.name DESC, c.id DESC LIMIT $13", customer_rows},
     /* best match first; q ($9) is required for this order */
     {"customers_list_relevance",
-     "SELECT customer_json(c)::text, csrd_relevance(lower($9), c.search)::text, c.id"
+     "SELECT NULL::text, csrd_relevance(lower($9), c.search)::text, c.id, " CUSTOMER_ROW("c.")
      " FROM customers c" CUSTOMER_FILTERS
      " AND (csrd_relevance(lower($9), c.search), c.id) < (coalesce($11::real, 'infinity'),"
      " coalesce($12::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))"
-     " ORDER BY csrd_relevance(lower($9), c.search) DESC, c.id DESC LIMIT $13"},
+     " ORDER BY csrd_relevance(lower($9), c.search) DESC, c.id DESC LIMIT $13", customer_rows},
     /* bulk: $1 = [{"id", "j"}] */
     {"customers_bulk_insert",
      "WITH ins AS (INSERT INTO customers (id, created_at, updated_at, " CUSTOMER_COLUMNS ")"

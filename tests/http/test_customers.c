@@ -662,6 +662,80 @@ TEST(awkward_json_values_survive_every_read_path)
     }
 }
 
+/* csrd renders customers from typed columns (render.h); customer_json in the database renders
+ * them for what PostgreSQL sends itself. Every read path must give what customer_json gives. */
+static void check_renders_as_the_database(const char *id, const json_t *got, const char *what)
+{
+    json_t *want = json_loads(
+        db_scalar("SELECT customer_json(c)::text FROM customers c WHERE c.id = $1::uuid", id), 0,
+        NULL);
+    CHECK(want && got && json_equal(want, got));
+    if (!(want && got && json_equal(want, got))) {
+        char *a = got ? json_dumps(got, JSON_SORT_KEYS) : NULL,
+             *b = json_dumps(want, JSON_SORT_KEYS);
+        fprintf(stderr, "%s renders\n  %s\nthe database\n  %s\n", what, a ? a : "(none)",
+                b ? b : "(none)");
+        free(a);
+        free(b);
+    }
+    json_decref(want);
+}
+
+TEST(every_read_path_renders_a_customer_as_the_database_does)
+{
+    const char *admin = key_for("admin");
+    char ref[64], body[2048];
+    snprintf(ref, sizeof(ref), "%s", unique("render"));
+    snprintf(
+        body, sizeof(body),
+        "{\"kind\":\"organization\",\"name\":\"Full \\\"Co\\\" \\\\ \\u4e2d\\t\","
+        "\"email\":\"a@b.cn\",\"phone\":\"+86 138 0000 1111\","
+        "\"address\":{\"city\":\"\\u4e0a\\u6d77\",\"region\":\"East\",\"line1\":\"a\\nb\"},"
+        "\"tier\":\"vip\",\"value_segment\":\"high\",\"size\":\"large\",\"status\":\"prospect\","
+        "\"preferred_channel\":\"email\",\"do_not_contact\":true,"
+        "\"unavailable_times\":[{\"day\":\"mon\",\"from\":\"09:00\",\"to\":\"10:00\"}],"
+        "\"industry\":\"x\",\"legal_representative\":\"y\",\"business_scope\":\"z\","
+        "\"registered_capital\":{\"amount\":\"1234567.891\",\"currency\":\"CNY\"},"
+        "\"credit_rating\":\"AA\",\"credit_limit\":{\"amount\":\"10\",\"currency\":\"USD\"},"
+        "\"contacts\":[{\"name\":\"n\",\"phone\":\"+86 10 1234 5678\"}],"
+        "\"birth_date\":\"1990-02-03\",\"occupation\":\"o\","
+        "\"interests\":[\"a b\",\"c,d\",\"e\\\"f\",\"g\\\\h\",\"{x}\",\"NULL\",\"null\",\"  \","
+        "\"\\u4e2d\\u6587\"],\"source\":\"s\",\"tags\":[\"t1\",\"NULL\",\"a,b\"],"
+        "\"notes\":\"line1\\nline2\\ttab \\u00e9\",\"external_ref\":\"%s\","
+        "\"attributes\":{\"k\":[1,2.5,{\"z\":null}],\"s\":\"\\u0001\"},"
+        "\"created_at\":\"2019-03-04T05:06:07.89Z\"}",
+        ref);
+    struct resp *c = create(admin, body);
+    CHECK_STATUS(c, 201);
+    const char *id = jstr(c->json, "id");
+    if (!id)
+        return;
+    char id_copy[40];
+    snprintf(id_copy, sizeof(id_copy), "%s", id);
+    check_renders_as_the_database(id_copy, c->json, "POST");
+    const char *path = path_of(c);
+    check_renders_as_the_database(id_copy, req("GET", path, admin, NULL, NULL)->json, "GET");
+    struct resp *p = req("PATCH", path, admin, "{\"tags\":[],\"credit_limit\":null}", NULL);
+    CHECK_STATUS(p, 200);
+    check_renders_as_the_database(id_copy, p->json, "PATCH");
+    CHECK_STATUS(req("DELETE", path, key_for("supervisor"), NULL, NULL), 204);
+    struct resp *g = req("GET", path, admin, NULL, NULL);
+    CHECK(jstr(g->json, "archived_at") != NULL);
+    check_renders_as_the_database(id_copy, g->json, "GET of an archived customer");
+    char list[200];
+    snprintf(list, sizeof(list), "/v1/customers?external_ref=%s&include_archived=true", ref);
+    struct resp *l = req("GET", list, admin, NULL, NULL);
+    CHECK_STATUS(l, 200);
+    check_renders_as_the_database(id_copy, json_array_get(json_object_get(l->json, "data"), 0),
+                                  "a list");
+    snprintf(list, sizeof(list), "/v1/customers/export?external_ref=%s&include_archived=true", ref);
+    struct resp *e = req("GET", list, admin, NULL, NULL);
+    CHECK_STATUS(e, 200);
+    json_t *line = e->body ? json_loads(e->body, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+    check_renders_as_the_database(id_copy, line, "an export");
+    json_decref(line);
+}
+
 TEST(numbers_csrd_cannot_carry_are_refused_at_the_door)
 {
     const char *agent = key_for("agent");

@@ -1,7 +1,9 @@
 /* Unit tests: UUID v7, cursors, text codecs, time parsing. */
 #include "check.h"
 #include "util/cursor.h"
+#include "util/pgtext.h"
 #include "util/sha256.h"
+#include "util/strbuf.h"
 #include "util/text.h"
 #include "util/timefmt.h"
 #include "util/uuid7.h"
@@ -200,4 +202,64 @@ TEST(sha256_known_vector)
 int main(int argc, char **argv)
 {
     return check_main(argc, argv);
+}
+
+TEST(pg_timestamps_become_rfc3339_milliseconds)
+{
+    char out[32];
+    CHECK(pgtext_timestamp("2026-12-01 19:40:43.123+00", out));
+    CHECK_STR(out, "2026-12-01T19:40:43.123Z");
+    CHECK(pgtext_timestamp("2026-12-01 19:40:43.12+00", out));
+    CHECK_STR(out, "2026-12-01T19:40:43.120Z");
+    CHECK(pgtext_timestamp("1996-02-29 00:00:00+00", out));
+    CHECK_STR(out, "1996-02-29T00:00:00.000Z");
+    CHECK(pgtext_timestamp("2026-01-02 03:04:05.678999+00", out)); /* truncated, as csrd_ts */
+    CHECK_STR(out, "2026-01-02T03:04:05.678Z");
+    const char *bad[] = {"2026-12-01 19:40:43+01",
+                         "2026-12-01T19:40:43+00",
+                         "2026-12-01 19:40:43.+00",
+                         "2026-12-01 19:40:43.1234567+00",
+                         "0044-03-15 12:00:00+00 BC",
+                         "2026-12-01 19:40:43",
+                         "",
+                         "infinity",
+                         NULL};
+    for (const char **b = bad; *b; b++) {
+        CHECK(!pgtext_timestamp(*b, out));
+        if (pgtext_timestamp(*b, out))
+            fprintf(stderr, "accepted %s\n", *b);
+    }
+}
+
+static void check_array(const char *in, const char *want)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    bool ok = pgtext_array_json(&sb, in);
+    if (want) {
+        CHECK(ok);
+        CHECK_STR(sb.buf ? sb.buf : "", want);
+    } else {
+        CHECK(!ok);
+    }
+    if (ok != (want != NULL))
+        fprintf(stderr, "array literal %s\n", in);
+    strbuf_free(&sb);
+}
+
+TEST(pg_text_arrays_become_json_arrays)
+{
+    check_array("{}", "[]");
+    check_array("{a}", "[\"a\"]");
+    check_array("{a,b,c}", "[\"a\",\"b\",\"c\"]");
+    /* what PostgreSQL quotes: separators, quotes, backslashes, braces, spaces, "", NULL */
+    check_array("{\"a b\",\"c,d\",\"e\\\"f\",\"g\\\\h\",\"{x}\",\"\",\"NULL\"}",
+                "[\"a b\",\"c,d\",\"e\\\"f\",\"g\\\\h\",\"{x}\",\"\",\"NULL\"]");
+    check_array("{NULL,null,x}", "[null,null,\"x\"]");
+    check_array("{\xe4\xb8\xad\xe6\x96\x87,\"\xea\xb9\x80 \xeb\xaf\xbc\"}",
+                "[\"\xe4\xb8\xad\xe6\x96\x87\",\"\xea\xb9\x80 \xeb\xaf\xbc\"]");
+    const char *bad[] = {"",      "a",      "{",     "{a",   "{a,}",        "{,a}",
+                         "{\"a}", "{a\"b}", "{{a}}", "{a}x", "[0:1]={a,b}", NULL};
+    for (const char **b = bad; *b; b++)
+        check_array(*b, NULL);
 }
