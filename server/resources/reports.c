@@ -18,7 +18,10 @@
 #define MAX_WINDOW_MS  (1827 * DAY_MS) /* five years, two of them leap years */
 #define DEFAULT_WINDOW (30 * DAY_MS)
 
-/* The window: $1 from, $2 to as given (NULL: to = now, from = to - 30 days). */
+/* The window: $1 from, $2 to as given (NULL: to = now, from = to - 30 days). WF and WT are
+ * written into each scan (not read from the CTE w, which would rule out parallel plans). */
+#define WT "coalesce($2::timestamptz, csrd_now())"
+#define WF "coalesce($1::timestamptz, coalesce($2::timestamptz, csrd_now()) - interval '30 days')"
 #define WINDOW                                                                                     \
     "w AS (SELECT b.f, a.t FROM (SELECT coalesce($2::timestamptz, csrd_now()) AS t) a,"            \
     " LATERAL (SELECT coalesce($1::timestamptz, a.t - interval '30 days') AS f) b)"
@@ -29,7 +32,7 @@
 #define RES_BREACHED "coalesce(c.resolved_at, c.rejected_at, now()) > c.resolution_due_at"
 #define OPEN_STATUS  "c.status IN ('new', 'acknowledged', 'in_progress')"
 #define RESOLUTION_MEDIAN_HOURS                                                                    \
-    "csrd_round2(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.resolved_at"     \
+    "csrd_round2(percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', c.resolved_at"     \
     " - c.created_at) / 3600) FILTER (WHERE c.resolved_at IS NOT NULL)::numeric)"
 
 #define N(col, v) "'" v "', count(*) FILTER (WHERE " col " = '" v "')"
@@ -45,8 +48,8 @@ const struct db_stmt reports_statements[] = {
      "WITH " WINDOW ","
      " cu AS MATERIALIZED (SELECT c.tier, c.status,"
      " coalesce(nullif(btrim(c.address->>'region'), ''), 'unknown') AS region, count(*) AS n"
-     " FROM w, customers c WHERE c.created_at < w.t"
-     " AND (c.archived_at IS NULL OR c.archived_at >= w.t) GROUP BY 1, 2, 3),"
+     " FROM customers c WHERE c.created_at < " WT
+     " AND (c.archived_at IS NULL OR c.archived_at >= " WT ") GROUP BY 1, 2, 3),"
      " co AS (SELECT count(*) AS total,"
      " json_build_object(" N("c.status", "new") ", " N("c.status", "acknowledged") ", "
      N("c.status", "in_progress") ", " N("c.status", "resolved") ", " N("c.status", "rejected")
@@ -58,12 +61,12 @@ const struct db_stmt reports_statements[] = {
      " json_build_object(" N("c.severity", "low") ", " N("c.severity", "medium") ", "
      N("c.severity", "high") ", " N("c.severity", "critical") ") AS by_severity,"
      " count(*) FILTER (WHERE " FR_BREACHED ") AS fr_breached,"
-     " csrd_round2(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM"
+     " csrd_round2(percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch',"
      " c.first_responded_at - c.created_at) / 60)"
      " FILTER (WHERE c.first_responded_at IS NOT NULL)::numeric) AS fr_median,"
      " count(*) FILTER (WHERE " RES_BREACHED ") AS res_breached,"
      " " RESOLUTION_MEDIAN_HOURS " AS res_median"
-     " FROM w, complaints c WHERE c.created_at >= w.f AND c.created_at < w.t),"
+     " FROM complaints c WHERE c.created_at >= " WF " AND c.created_at < " WT "),"
      " sa AS (SELECT count(*) AS responses, csrd_round2(avg(f.satisfaction)) AS average,"
      " json_build_object('1', count(*) FILTER (WHERE f.satisfaction = 1),"
      " '2', count(*) FILTER (WHERE f.satisfaction = 2), '3', count(*) FILTER (WHERE f.satisfaction = 3),"
@@ -71,20 +74,20 @@ const struct db_stmt reports_statements[] = {
      " AS distribution, count(*) FILTER (WHERE f.satisfaction >= 4) AS satisfied,"
      " count(f.nps) AS nps_n, count(*) FILTER (WHERE f.nps >= 9) AS promoters,"
      " count(*) FILTER (WHERE f.nps <= 6) AS detractors"
-     " FROM w, follow_ups f WHERE f.status = 'completed' AND f.completed_at >= w.f"
-     " AND f.completed_at < w.t),"
+     " FROM follow_ups f WHERE f.status = 'completed' AND f.completed_at >= " WF
+     " AND f.completed_at < " WT "),"
      " fu AS (SELECT count(*) FILTER (WHERE f.status <> 'cancelled') AS scheduled,"
      " count(*) FILTER (WHERE f.status = 'completed') AS completed,"
      " count(*) FILTER (WHERE f.status = 'no_response') AS no_response,"
      " count(*) FILTER (WHERE f.status = 'scheduled' AND f.scheduled_at < now()) AS overdue,"
      " count(*) FILTER (WHERE f.status = 'cancelled') AS cancelled"
-     " FROM w, follow_ups f WHERE f.scheduled_at >= w.f AND f.scheduled_at < w.t),"
+     " FROM follow_ups f WHERE f.scheduled_at >= " WF " AND f.scheduled_at < " WT "),"
      " it AS (SELECT count(*) AS total,"
      " json_build_object(" N("i.channel", "phone") ", " N("i.channel", "email") ", "
      N("i.channel", "sms") ", " N("i.channel", "chat") ", " N("i.channel", "web") ", "
      N("i.channel", "visit") ", " N("i.channel", "letter") ", " N("i.channel", "social")
      ") AS by_channel, csrd_round2(avg(i.experience_score)) AS average"
-     " FROM w, interactions i WHERE i.occurred_at >= w.f AND i.occurred_at < w.t)"
+     " FROM interactions i WHERE i.occurred_at >= " WF " AND i.occurred_at < " WT ")"
      " SELECT json_build_object('from', csrd_ts(w.f), 'to', csrd_ts(w.t),"
      " 'customers', (SELECT json_build_object('total', coalesce(sum(n), 0)::bigint,"
      " 'by_tier', json_build_object(" S("tier", "vip") ", " S("tier", "key") ", "
@@ -109,27 +112,19 @@ const struct db_stmt reports_statements[] = {
      " 'interactions', json_build_object('total', it.total, 'by_channel', it.by_channel,"
      " 'average_experience_score', it.average))::text"
      " FROM w, co, sa, fu, it"},
-    /* $3 interval (day|week|month), $4 time zone: buckets start at local midnight there */
+    /* $3 interval (day|week|month), $4 time zone: buckets start at local midnight there;
+       the figures per bucket come from csrd_trend (schema/012: 15-minute summary rows) */
     {"reports_trend",
      "WITH " WINDOW ","
      " b AS (SELECT s AS ls FROM w, generate_series(date_trunc($3, w.f AT TIME ZONE $4),"
      " w.t AT TIME ZONE $4, ('1 ' || $3)::interval) s WHERE s < w.t AT TIME ZONE $4),"
-     " cr AS (SELECT date_trunc($3, c.created_at AT TIME ZONE $4) AS ls, count(*) AS created,"
-     " count(*) FILTER (WHERE " FR_BREACHED " OR " RES_BREACHED ") AS breached"
-     " FROM w, complaints c WHERE c.created_at >= w.f AND c.created_at < w.t GROUP BY 1),"
-     " rs AS (SELECT date_trunc($3, c.resolved_at AT TIME ZONE $4) AS ls, count(*) AS resolved"
-     " FROM w, complaints c WHERE c.resolved_at >= w.f AND c.resolved_at < w.t GROUP BY 1),"
-     " sa AS (SELECT date_trunc($3, f.completed_at AT TIME ZONE $4) AS ls,"
-     " csrd_round2(avg(f.satisfaction)) AS average FROM w, follow_ups f"
-     " WHERE f.status = 'completed' AND f.completed_at >= w.f AND f.completed_at < w.t"
-     " GROUP BY 1)"
+     " x AS (SELECT t.* FROM w, csrd_trend(w.f, w.t, $3, $4) t)"
      " SELECT json_build_object('interval', $3, 'tz', $4, 'from', csrd_ts(w.f),"
      " 'to', csrd_ts(w.t), 'data', coalesce((SELECT json_agg(json_build_object("
-     " 'start', csrd_ts(b.ls AT TIME ZONE $4), 'created', coalesce(cr.created, 0),"
-     " 'resolved', coalesce(rs.resolved, 0), 'breached', coalesce(cr.breached, 0),"
-     " 'average_satisfaction', sa.average) ORDER BY b.ls)"
-     " FROM b LEFT JOIN cr USING (ls) LEFT JOIN rs USING (ls) LEFT JOIN sa USING (ls)),"
-     " '[]'))::text FROM w"},
+     " 'start', csrd_ts(b.ls AT TIME ZONE $4), 'created', coalesce(x.created, 0),"
+     " 'resolved', coalesce(x.resolved, 0), 'breached', coalesce(x.breached, 0),"
+     " 'average_satisfaction', csrd_round2(x.sat_avg)) ORDER BY b.ls)"
+     " FROM b LEFT JOIN x USING (ls)), '[]'))::text FROM w"},
     /* complaints created in the window, per assignee (null: unassigned) */
     {"reports_agents",
      "WITH " WINDOW ","
@@ -138,7 +133,7 @@ const struct db_stmt reports_statements[] = {
      " count(*) FILTER (WHERE " FR_BREACHED " OR " RES_BREACHED ") AS breached,"
      " " RESOLUTION_MEDIAN_HOURS " AS median_resolution_hours,"
      " csrd_round2(avg(c.customer_satisfaction)) AS average_satisfaction"
-     " FROM w, complaints c WHERE c.created_at >= w.f AND c.created_at < w.t"
+     " FROM complaints c WHERE c.created_at >= " WF " AND c.created_at < " WT
      " GROUP BY c.assignee)"
      " SELECT json_build_object('from', csrd_ts(w.f), 'to', csrd_ts(w.t),"
      " 'data', coalesce((SELECT json_agg(json_build_object('assignee', a.assignee,"
