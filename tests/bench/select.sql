@@ -1,2 +1,2 @@
-\set n random(1, 100000)
-SELECT customer_json(c)::text, c.version FROM customers c WHERE c.external_ref = 'bench-' || :n;
+\set k random(1, 100000)
+SELECT customer_json(c)::text, c.version FROM customers c WHERE c.id = (SELECT id FROM bench_ids WHERE k = :k);
