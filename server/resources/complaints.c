@@ -102,7 +102,18 @@ static const struct field_spec SLA_FIELDS[] = {
 /* Filters $1..$8, keyset $9 $10, limit $11. */
 #define COMPLAINT_FILTERS                                                                          \
     " WHERE ($1::text IS NULL OR c.status = ANY (string_to_array($1, ',')))"                       \
-    " AND ($2::text IS NULL OR c.severity = ANY (string_to_array($2, ',')))"                       \
+    " AND ($2::text IS NULL OR c.severity = ANY (string_to_array($2, ',')))" OTHER_FILTERS
+/* A work queue: one status and one severity ($1, $2), newest or oldest first. The lists'
+ * "($1 IS NULL OR ... = ANY (...))" cannot use complaints_status_idx (status, severity,
+ * created_at, id) for the order in a generic plan, which then walks the created_at index and
+ * filters (1.2-1.6 ms for a page of in_progress/high out of 100,000; 150 ms out of 1,000,000
+ * with few open); with equalities and no other filter the page is read straight off the
+ * index. Other filters ($3..$8) must be absent (the handler checks). */
+#define QUEUE_FILTERS                                                                              \
+    " WHERE c.status = $1 AND c.severity = $2 AND $3::text IS NULL AND $4::text IS NULL"           \
+    " AND $5::uuid IS NULL AND $6::text IS NULL AND $7::timestamptz IS NULL"                       \
+    " AND $8::timestamptz IS NULL"
+#define OTHER_FILTERS                                                                              \
     " AND ($3::text IS NULL OR c.category = ANY (string_to_array($3, ',')))"                       \
     " AND ($4::text IS NULL OR c.assignee = $4)"                                                   \
     " AND ($5::uuid IS NULL OR c.customer_id = $5)"                                                \
@@ -122,6 +133,12 @@ static const struct field_spec SLA_FIELDS[] = {
               "::text, c.id FROM complaints c" COMPLAINT_FILTERS extra " AND (c." key              \
               ", c.id) " cmp " (" lo ")"                                                           \
               " ORDER BY c." key " " dir ", c.id " dir " LIMIT $11"                                \
+    }
+#define COMPLAINT_QUEUE(name, cmp, lo, dir)                                                        \
+    {                                                                                              \
+        name, "SELECT complaint_json(c)::text, c.created_at::text, c.id FROM complaints "          \
+              "c" QUEUE_FILTERS " AND (c.created_at, c.id) " cmp " (" lo ")"                       \
+              " ORDER BY c.created_at " dir ", c.id " dir " LIMIT $11"                             \
     }
 #define COMPLAINT_LISTS(prefix, extra)                                                             \
     COMPLAINT_LIST(prefix "created_at_asc", extra, "created_at", ">", LO_ASC, "ASC"),              \
@@ -223,6 +240,8 @@ const struct db_stmt complaints_statements[] = {
     COMPLAINT_LISTS("complaints_list_", ""),
     COMPLAINT_LISTS("complaints_breached_", " AND " BREACHED),
     COMPLAINT_LISTS("complaints_kept_", " AND NOT " BREACHED),
+    COMPLAINT_QUEUE("complaints_queue_asc", ">", LO_ASC, "ASC"),
+    COMPLAINT_QUEUE("complaints_queue_desc", "<", LO_DESC, "DESC"),
     {"sla_policies_list",
      "SELECT sla_policy_json(p)::text FROM sla_policies p ORDER BY"
      " array_position(ARRAY['critical', 'high', 'medium', 'low'], p.severity)"},
@@ -559,8 +578,14 @@ static void list_complaints(struct request *r, const char *customer)
                               query_get(q, "number"),
                               query_get(q, "created_after"),
                               query_get(q, "created_before")};
-    run_list(r, &lp, STMTS[family][lp.sort][lp.desc], COUNTS[family], 11, params,
-             customer ? CUSTOMER_PARENT(customer) : NULL);
+    const char *page = STMTS[family][lp.sort][lp.desc];
+    bool others = false;
+    for (int i = 2; i < 8; i++)
+        others = others || params[i];
+    if (family == 0 && lp.sort == 0 && !others && params[0] && !strchr(params[0], ',') &&
+        params[1] && !strchr(params[1], ','))
+        page = lp.desc ? "complaints_queue_desc" : "complaints_queue_asc"; /* QUEUE_FILTERS */
+    run_list(r, &lp, page, COUNTS[family], 11, params, customer ? CUSTOMER_PARENT(customer) : NULL);
 }
 
 static void complaints_list(struct request *r)
