@@ -166,10 +166,16 @@ grep -q gen_random_uuid "$work/insert.sql" && grep -q "Bench" "$work/insert.sql"
     sed -e 's/\$1::uuid/gen_random_uuid()/' \
         -e "s/\\\$2::jsonb/jsonb_build_object('customer_id', (SELECT id FROM bench_ids WHERE k = :k), 'channel', 'phone', 'direction', 'inbound', 'purpose', 'support', 'subject', 'Bench call', 'experience_score', 1)/"
 } >"$work/interaction.sql"
-awk -F'\t' '$1 == "complaints_list_created_at_desc" {print $2}' "$work/statements.tsv" |
+awk -F'\t' '$1 == "complaints_queue_desc" {print $2}' "$work/statements.tsv" |
   sed -e 's/\$11/51/g' -e 's/\$10/NULL/g' -e 's/\$9/NULL/g' -e 's/\$8/NULL/g' \
       -e 's/\$7/NULL/g' -e 's/\$6/NULL/g' -e 's/\$5/NULL/g' -e 's/\$4/NULL/g' \
       -e 's/\$3/NULL/g' -e "s/\\\$2/'high'/g" -e "s/\\\$1/'in_progress'/g" >"$work/complaints.sql"
+{
+  echo '\set k random(1, 100000)'
+  awk -F'\t' '$1 == "customers_get" {print $2}' "$work/statements.tsv" |
+    sed -e 's/\$1/(SELECT id FROM bench_ids WHERE k = :k)/'
+} >"$work/select_csrd.sql"
+grep -q "bench_ids" "$work/select_csrd.sql" || { echo "could not build the pgbench script of customers_get"; exit 1; }
 awk -F'\t' '$1 == "timeline_page" {print $2}' "$work/statements.tsv" |
   sed -e "s/\\\$1/'$heavy'::uuid/g" -e 's/\$2/NULL/g' -e 's/\$3/NULL/g' -e 's/\$4/51/g' >"$work/timeline.sql"
 grep -q "customer_id" "$work/interaction.sql" && grep -q "'in_progress'" "$work/complaints.sql" &&
@@ -294,7 +300,9 @@ peer_get=$skipped
 [ -z "$peer_pid" ] || peer_get=$(measure "GET  peer" get.lua "$peer_port" peer-get)
 read -r pget_rps pget_p50 pget_p99 pget_err _ <<<"$peer_get"
 read -r row_tps row_p50 row_p99 row_err _ <<<"$(measure_pgbench "GET  pgbench row" tests/bench/select_row.sql select-row)"
-read -r sel_tps sel_p50 sel_p99 sel_err _ <<<"$(run_pgbench tests/bench/select.sql select)"
+read -r sel_tps sel_p50 sel_p99 sel_err _ <<<"$(run_pgbench "$work/select_csrd.sql" select)"
+# what the same lookup costs when PostgreSQL renders the JSON (customer_json), as csrd did
+read -r cj_tps cj_p50 cj_p99 cj_err _ <<<"$(run_pgbench tests/bench/select.sql select-json)"
 
 progress "POST one customer: csrd, peer, pgbench (plain row, csrd's statement)..."
 checkpoint
@@ -379,6 +387,7 @@ $(cat "$work/dbtime.txt")
 csrd's own statements           req/s     p50        p99        errors
 csrd GET  /customers/{id}       $(cols "$get_rps" "$get_p50" "$get_p99" "$get_err")
 pgbench csrd's SELECT by id     $(cols "$sel_tps" "$sel_p50" "$sel_p99" "$sel_err")
+pgbench customer_json by id     $(cols "$cj_tps" "$cj_p50" "$cj_p99" "$cj_err")
 csrd POST /customers            $(cols "$post_rps" "$post_p50" "$post_p99" "$post_err")
 pgbench csrd's INSERT+history   $(cols "$cins_tps" "$cins_p50" "$cins_p99" "$cins_err")
 csrd POST /interactions         $(cols "$pi_rps" "$pi_p50" "$pi_p99" "$pi_err")
