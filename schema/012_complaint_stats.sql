@@ -76,7 +76,12 @@ END $$;
 CREATE TRIGGER follow_ups_stats AFTER INSERT OR UPDATE OR DELETE ON follow_ups
     FOR EACH ROW EXECUTE FUNCTION csrd_follow_up_stats();
 
--- what exists already
+-- The whole summary again from the tables: at creation, and after a TRUNCATE of either table
+-- (which fires no row triggers; TRUNCATE customers CASCADE reaches both).
+CREATE FUNCTION csrd_stats_rebuild() RETURNS void
+LANGUAGE sql
+AS $$
+DELETE FROM complaint_stats;
 INSERT INTO complaint_stats (bucket, shard, created, breached_late, resolved, sat_sum, sat_n)
 SELECT b, 0, sum(created), sum(late), sum(resolved), sum(sat_sum), sum(sat_n)
 FROM (SELECT csrd_stat_bucket(created_at) AS b, 1 AS created, breached_late::integer AS late,
@@ -87,6 +92,15 @@ FROM (SELECT csrd_stat_bucket(created_at) AS b, 1 AS created, breached_late::int
       SELECT csrd_stat_bucket(completed_at), 0, 0, 0, satisfaction, 1 FROM follow_ups
       WHERE status = 'completed') x
 GROUP BY b;
+$$;
+CREATE FUNCTION csrd_stats_truncated() RETURNS trigger
+LANGUAGE plpgsql
+AS $$ BEGIN PERFORM csrd_stats_rebuild(); RETURN NULL; END $$;
+CREATE TRIGGER complaints_stats_truncate AFTER TRUNCATE ON complaints
+    FOR EACH STATEMENT EXECUTE FUNCTION csrd_stats_truncated();
+CREATE TRIGGER follow_ups_stats_truncate AFTER TRUNCATE ON follow_ups
+    FOR EACH STATEMENT EXECUTE FUNCTION csrd_stats_truncated();
+SELECT csrd_stats_rebuild();
 
 -- open complaints by creation, for the breaches that depend on the clock
 CREATE INDEX complaints_open_created_idx ON complaints (created_at)
