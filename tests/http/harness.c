@@ -519,6 +519,20 @@ void server_stop(void)
     server_pid = 0;
 }
 
+int server_connect(void)
+{
+    int port = atoi(strrchr(server_base(), ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        check_failures++;
+        fprintf(stderr, "server_connect: cannot connect to port %d\n", port);
+    }
+    return fd;
+}
+
 const char *db_scalar(const char *sql, const char *param)
 {
     static char out[8192];

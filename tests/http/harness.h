@@ -23,6 +23,9 @@ void server_start(const char *const *env);
 /* SIGTERM, then waits: a clean exit (status 0) is checked. */
 void server_stop(void);
 const char *server_base(void);
+/* A plain TCP connection to the server (blocking; the test closes it), for raw requests the
+ * libcurl path cannot send. */
+int server_connect(void);
 /* Chooses the server slot (0, the default, or 1) that server_start/stop and requests use. */
 void server_select(int slot);
 /* Call first thing in a forked child that sends requests: gives it its own connection. */

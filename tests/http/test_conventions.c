@@ -296,12 +296,7 @@ TEST(rate_limit_gives_429_with_retry_after)
 /* A raw connection that sends part of a request and then nothing. */
 static int slow_client(const char *partial)
 {
-    int port = atoi(strrchr(server_base(), ':') + 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    int fd = server_connect();
     CHECK(write(fd, partial, strlen(partial)) == (ssize_t)strlen(partial));
     return fd;
 }

@@ -894,12 +894,7 @@ TEST(export_over_http_1_0_is_426_at_once)
 {
     /* an HTTP/1.0 stream of an empty export was left open until the idle timeout (found by
      * the fuzzer); exports need chunked transfer */
-    int port = atoi(strrchr(server_base(), ':') + 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    int fd = server_connect();
     char head[256];
     snprintf(head, sizeof(head),
              "GET /v1/customers/export?external_ref=none-at-all HTTP/1.0\r\n"
@@ -932,13 +927,8 @@ TEST(client_leaving_mid_export_frees_everything)
     for (int i = 0; i < 450; i++)
         req("POST", "/v1/customers", agent, "{\"kind\":\"person\",\"name\":\"Bulk for export\"}",
             NULL);
-    int port = atoi(strrchr(server_base(), ':') + 1);
     for (int round = 0; round < 5; round++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET,
-                                .sin_port = htons((uint16_t)port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+        int fd = server_connect();
         char head[256];
         snprintf(head, sizeof(head),
                  "GET /v1/customers/export HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",

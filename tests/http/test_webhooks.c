@@ -167,6 +167,24 @@ static bool signature_valid(const struct seen *s, const char *secret)
 
 /* ---- registration -------------------------------------------------------------------------- */
 
+/* webhook w's delivery log, asked every 50 ms (at most tries times) until its entry index (0 =
+ * the newest) has member equal to want (want NULL: present and not null); the last answer */
+static struct resp *deliveries_until(const struct resp *w, size_t index, const char *member,
+                                     const char *want, int tries)
+{
+    char log[200];
+    snprintf(log, sizeof(log), "/v1/webhooks/%s/deliveries", jstr(w->json, "id"));
+    struct resp *d = NULL;
+    for (int i = 0; i < tries; i++) {
+        d = req("GET", log, ADMIN_TOKEN, NULL, NULL);
+        const char *v = jstr(json_array_get(json_object_get(d->json, "data"), index), member);
+        if (v && (!want || !strcmp(v, want)))
+            break;
+        usleep(50000);
+    }
+    return d;
+}
+
 TEST(webhook_registration_shows_the_secret_once)
 {
     struct resp *w = req("POST", "/v1/webhooks", ADMIN_TOKEN,
@@ -282,16 +300,8 @@ TEST(deliveries_are_signed_retried_with_backoff_and_in_order)
         json_decref(b);
     }
     pthread_mutex_unlock(&rx.lock);
-    char log[200];
-    snprintf(log, sizeof(log), "/v1/webhooks/%s/deliveries", jstr(w->json, "id"));
-    struct resp *d = NULL;
-    for (int i = 0; i < 40; i++) { /* the last outcome is recorded just after the answer */
-        d = req("GET", log, ADMIN_TOKEN, NULL, NULL);
-        json_t *newest = json_array_get(json_object_get(d->json, "data"), 0);
-        if (newest && !strcmp(jstr(newest, "status"), "delivered"))
-            break;
-        usleep(50000);
-    }
+    /* the last outcome is recorded just after the answer */
+    struct resp *d = deliveries_until(w, 0, "status", "delivered", 40);
     json_t *data = json_object_get(d->json, "data");
     CHECK_INT((long)json_array_size(data), 2);
     json_t *created = json_array_get(data, 1), *updated = json_array_get(data, 0);
@@ -319,16 +329,8 @@ TEST(a_failing_receiver_holds_back_later_deliveries_and_never_slows_the_api)
     CHECK(wait_for(1, 10));
     /* while the receiver hangs, the API answers (delivery runs on its own thread) */
     CHECK_STATUS(req("GET", "/v1/customers?limit=1", key_for("viewer"), NULL, NULL), 200);
-    char log[200];
-    snprintf(log, sizeof(log), "/v1/webhooks/%s/deliveries", jstr(w->json, "id"));
-    struct resp *d = NULL;
-    for (int i = 0; i < 300; i++) { /* until the 1 s delivery timeout has been recorded */
-        d = req("GET", log, ADMIN_TOKEN, NULL, NULL);
-        json_t *oldest = json_array_get(json_object_get(d->json, "data"), 1);
-        if (oldest && jstr(oldest, "last_error"))
-            break;
-        usleep(50000);
-    }
+    /* until the 1 s delivery timeout has been recorded */
+    struct resp *d = deliveries_until(w, 1, "last_error", NULL, 300);
     json_t *data = json_object_get(d->json, "data");
     CHECK_INT((long)json_array_size(data), 2);
     json_t *first = json_array_get(data, 1), *second = json_array_get(data, 0);
@@ -446,15 +448,7 @@ TEST(a_day_of_failures_fails_the_delivery_and_deactivates_the_webhook)
                  201);
     CHECK(wait_for(1, 10));
     /* wait until the first failure is recorded, so that nothing races the clock change */
-    char first_log[200];
-    snprintf(first_log, sizeof(first_log), "/v1/webhooks/%s/deliveries", jstr(w->json, "id"));
-    for (int i = 0; i < 400; i++) {
-        struct resp *d = req("GET", first_log, ADMIN_TOKEN, NULL, NULL);
-        json_t *first = json_array_get(json_object_get(d->json, "data"), 0);
-        if (first && jstr(first, "last_error"))
-            break;
-        usleep(50000);
-    }
+    deliveries_until(w, 0, "last_error", NULL, 400);
     /* a day passes: the first attempt and the failing streak began 25 hours ago (one
      * statement, so the delivery job sees both or neither) */
     db_scalar("WITH d AS (UPDATE webhook_deliveries SET first_attempt_at = now() - interval"
@@ -513,18 +507,10 @@ TEST(a_hanging_receiver_does_not_hold_up_other_webhooks)
     CHECK(wait_for(1, 10));
     /* the healthy webhook's delivery is done and recorded while the other one is still being
      * waited for (deliveries run side by side, not in rounds that wait for the slowest) */
-    char log[200], stuck_log[200];
-    snprintf(log, sizeof(log), "/v1/webhooks/%s/deliveries", jstr(w->json, "id"));
+    char stuck_log[200];
     snprintf(stuck_log, sizeof(stuck_log), "/v1/webhooks/%s/deliveries", jstr(stuck->json, "id"));
-    bool delivered = false;
-    for (int i = 0; i < 100 && !delivered; i++) {
-        struct resp *d = req("GET", log, ADMIN_TOKEN, NULL, NULL);
-        json_t *first = json_array_get(json_object_get(d->json, "data"), 0);
-        delivered = first && !strcmp(jstr(first, "status"), "delivered");
-        if (!delivered)
-            usleep(20000);
-    }
-    CHECK(delivered);
+    struct resp *ok = deliveries_until(w, 0, "status", "delivered", 40);
+    CHECK_STR(jstr(json_array_get(json_object_get(ok->json, "data"), 0), "status"), "delivered");
     struct resp *d = req("GET", stuck_log, ADMIN_TOKEN, NULL, NULL);
     json_t *pending = json_array_get(json_object_get(d->json, "data"), 0);
     CHECK_STR(jstr(pending, "status"), "pending");
