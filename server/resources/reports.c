@@ -304,12 +304,19 @@ static void run_report(struct request *r, bool csv, const char *stmt, int nparam
     http_reply_raw(r, 200, "text/csv; charset=utf-8", body, len);
 }
 
+/* What every report checks first: the parameters it knows, the window, the format. */
+static bool report_query(struct request *r, const char *const *allowed, const char **from,
+                         const char **to, bool *csv)
+{
+    return query_only(r, allowed) && window_ok(r, from, to) && negotiate(r, csv);
+}
+
 static void reports_overview(struct request *r)
 {
     static const char *const allowed[] = {"from", "to", NULL};
     const char *from, *to;
     bool csv;
-    if (!query_only(r, allowed) || !window_ok(r, &from, &to) || !negotiate(r, &csv))
+    if (!report_query(r, allowed, &from, &to, &csv))
         return;
     const char *params[] = {from, to};
     run_report(r, csv, "reports_overview", 2, params, NULL);
@@ -322,7 +329,7 @@ static void reports_trend(struct request *r)
         "start", "created", "resolved", "breached", "average_satisfaction", NULL};
     const char *from, *to;
     bool csv;
-    if (!query_only(r, allowed) || !window_ok(r, &from, &to) || !negotiate(r, &csv))
+    if (!report_query(r, allowed, &from, &to, &csv))
         return;
     const char *interval = query_get(&r->query, "interval");
     if (!interval)
@@ -357,7 +364,7 @@ static void reports_agents(struct request *r)
                                           NULL};
     const char *from, *to;
     bool csv;
-    if (!query_only(r, allowed) || !window_ok(r, &from, &to) || !negotiate(r, &csv))
+    if (!report_query(r, allowed, &from, &to, &csv))
         return;
     const char *params[] = {from, to};
     run_report(r, csv, "reports_agents", 2, params, columns);
