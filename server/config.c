@@ -90,14 +90,32 @@ int config_load(int argc, char **argv)
     if (parse_listen(listen) < 0)
         return -1;
 
-    /* A worker blocks while its statement runs, so more workers than cores keeps the CPU
-     * busy while PostgreSQL works; 8 per core measured best on 2 cores (README). */
-    c->threads = (int)(ncpu * 8 > 64 ? 64 : ncpu * 8);
+    /* CSRD_IO=events (default): event-loop workers, each request a coroutine that gives the
+     * thread back while it waits for the database, so connections, not threads, bound how many
+     * requests wait, and CSRD_DB_POOL bounds how many run in PostgreSQL at once. One worker per
+     * two cores: csrd needs less CPU than PostgreSQL and the kernel's network work beside it,
+     * and on 2 cores one worker (whose lookups then share one pipelined connection) measured
+     * best (README "Benchmark"). CSRD_IO=threads: libmicrohttpd's thread pool, a thread
+     * blocked for each statement (the former design, kept for comparison), where 8 threads per
+     * core measured best. */
+    const char *io = env_or("CSRD_IO", "events");
+    if (!strcmp(io, "events"))
+        c->io_events = true;
+    else if (!strcmp(io, "threads"))
+        c->io_events = false;
+    else {
+        fprintf(stderr, "csrd: CSRD_IO must be events or threads\n");
+        return -1;
+    }
+    c->threads = c->io_events ? (int)(ncpu / 2 > 64 ? 64 : ncpu / 2 > 1 ? ncpu / 2 : 1)
+                             : (int)(ncpu * 8 > 64 ? 64 : ncpu * 8);
     if (threads && parse_int("CSRD_THREADS", threads, 1, 1024, &v) < 0)
         return -1;
     if (threads)
         c->threads = (int)v;
-    c->db_pool = c->threads;
+    c->db_pool = (int)(ncpu * 8 > 64 ? 64 : ncpu * 8);
+    if (!c->io_events)
+        c->db_pool = c->threads;
     if (pool && parse_int("CSRD_DB_POOL", pool, 1, 1024, &v) < 0)
         return -1;
     if (pool)

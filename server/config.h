@@ -13,6 +13,7 @@ struct config {
     char listen_host[64];          /* from CSRD_LISTEN host:port */
     int listen_port;
     int threads;              /* CSRD_THREADS: HTTP worker threads */
+    bool io_events;           /* CSRD_IO: events (coroutines on event loops) or threads */
     int db_pool;              /* CSRD_DB_POOL: database connections per pool */
     int stream_pool;          /* CSRD_STREAM_POOL: connections for streamed responses */
     size_t max_body;          /* CSRD_MAX_BODY */
@@ -25,16 +26,16 @@ struct config {
     int statement_timeout_ms; /* CSRD_STATEMENT_TIMEOUT_MS */
     int connection_timeout_s; /* CSRD_CONNECTION_TIMEOUT: idle or slow client, seconds */
     /* Limits on the request head, checked before anything else looks at it. */
-    size_t max_url;           /* CSRD_MAX_URL: bytes of the request target; longer is 414 */
-    size_t max_header_bytes;  /* CSRD_MAX_HEADER_BYTES: request line + header fields; 431 */
-    int max_headers;          /* CSRD_MAX_HEADERS: header fields (each cookie counts); 431 */
-    int max_query_params;     /* CSRD_MAX_QUERY_PARAMS: query arguments; more is 400 */
-    size_t connection_memory; /* libmicrohttpd's per-connection pool, derived from the above */
+    size_t max_url;             /* CSRD_MAX_URL: bytes of the request target; longer is 414 */
+    size_t max_header_bytes;    /* CSRD_MAX_HEADER_BYTES: request line + header fields; 431 */
+    int max_headers;            /* CSRD_MAX_HEADERS: header fields (each cookie counts); 431 */
+    int max_query_params;       /* CSRD_MAX_QUERY_PARAMS: query arguments; more is 400 */
+    size_t connection_memory;   /* libmicrohttpd's per-connection pool, derived from the above */
     bool webhook_allow_private; /* CSRD_WEBHOOK_ALLOW_PRIVATE: deliver to private addresses */
     int webhook_timeout_ms;     /* CSRD_WEBHOOK_TIMEOUT_MS: a delivery's deadline (10000) */
     int webhook_poll_ms;        /* CSRD_WEBHOOK_POLL_MS: how often the delivery job looks */
-    bool migrate;             /* false with --no-migrate */
-    bool migrate_only;        /* `csrd migrate` */
+    bool migrate;               /* false with --no-migrate */
+    bool migrate_only;          /* `csrd migrate` */
 };
 
 extern const struct config *cfg;

@@ -15,7 +15,15 @@ struct db_stmt {
     /* optional: runs on every result of the statement before the caller sees it, e.g. to
      * render column 0 from typed columns with db_set_first */
     void (*finish)(struct db_rows *rows);
+    unsigned flags; /* DB_QUICK */
 };
+
+/* A read that is always fast (a lookup by primary key). Run outside a transaction by a
+ * reads-only session on an event-loop worker, it goes through the worker's pipelined
+ * connection (db/pool.c) instead of taking a pooled one: many requests' lookups then share
+ * one PostgreSQL backend that never waits between them. Only quick statements go there, so
+ * that none waits behind a slow one. */
+#define DB_QUICK 1u
 
 enum db_status {
     DB_OK = 0,
@@ -46,6 +54,8 @@ enum db_target {
 int db_init(const struct db_stmt *const *tables);
 void db_shutdown(void);
 bool db_has_replica(void);
+/* An event-loop worker ends: closes its pipelined connections (before its loop goes). */
+void db_thread_exit(void);
 
 struct db_session;
 struct db_rows;

@@ -6,8 +6,10 @@
 #include "db/db.h"
 #include "config.h"
 #include "log.h"
+#include "util/evloop.h"
 #include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,8 +28,23 @@ struct db_session {
     int tx_depth;
     bool broken;
     bool reads_only;
+    /* Light: opened by a reads-only unit of work on an event-loop worker without taking a
+     * pooled connection. Its quick statements go through the worker's pipeline; the first
+     * statement that needs a connection of its own (or a transaction) takes a pooled session,
+     * own, and everything after goes there. */
+    bool light;
+    struct db_session *own;
     struct db_rows *results; /* freed when the session is closed */
     struct db_error err;
+};
+
+/* Someone waiting for a session: a coroutine (parked on its worker's loop) or a thread (on
+ * the pool's condition variable). pool_release hands a session to the first in line. */
+struct pool_waiter {
+    struct pool_waiter *next;
+    struct db_session *session; /* set by pool_release, under the pool's lock */
+    struct ev_park park;        /* a coroutine's wait */
+    bool thread;
 };
 
 struct db_pool {
@@ -35,6 +52,7 @@ struct db_pool {
     struct db_session *sessions;
     struct db_session **free_list;
     int size, nfree;
+    struct pool_waiter *waiters, *waiters_tail; /* FIFO */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     /* Bumped whenever a connection is found dead: a restart or failover kills them all, so
@@ -52,7 +70,7 @@ struct db_rows {
 static struct db_pool primary, replica, streams;
 static bool have_replica;
 static const struct db_stmt *const *stmt_tables;
-static const struct db_stmt **finishing; /* statements with a finish hook, sorted by name */
+static const struct db_stmt **finishing; /* statements with a finish hook or flags, by name */
 static size_t nfinishing;
 static atomic_long pool_waits, connect_failures;
 
@@ -98,7 +116,7 @@ int db_init(const struct db_stmt *const *tables)
     nfinishing = 0;
     for (const struct db_stmt *const *t = tables; *t; t++)
         for (const struct db_stmt *st = *t; st->name; st++)
-            if (st->finish) {
+            if (st->finish || st->flags) {
                 finishing = xrealloc(finishing, (nfinishing + 1) * sizeof(*finishing));
                 finishing[nfinishing++] = st;
             }
@@ -134,33 +152,88 @@ void db_shutdown(void)
     pool_close(&streams);
 }
 
-/* Opens the connection, sets the session parameters our SQL relies on, prepares all
- * statements. */
-static bool session_connect(struct db_session *s)
+/* Waits for the result of the command just sent on a nonblocking connection, without holding
+ * the thread: in a coroutine the worker serves other requests meanwhile (ev_wait_fd). Returns
+ * the first error result, else the last result; never NULL. */
+static PGresult *collect(PGconn *c)
 {
-    char timeout[32];
-    snprintf(timeout, sizeof(timeout), "%d", cfg->statement_timeout_ms);
+    while (PQflush(c) == 1) /* a large parameter: wait until the socket takes more */
+        if (ev_wait_fd(PQsocket(c), POLLIN | POLLOUT, 0) < 0 || !PQconsumeInput(c))
+            break;
+    PGresult *kept = NULL;
+    bool kept_failed = false;
+    for (;;) {
+        while (PQisBusy(c))
+            if (ev_wait_fd(PQsocket(c), POLLIN, 0) < 0 || !PQconsumeInput(c))
+                break; /* PQgetResult then reports the broken connection */
+        PGresult *res = PQgetResult(c);
+        if (!res)
+            break;
+        ExecStatusType st = PQresultStatus(res);
+        if (kept_failed) {
+            PQclear(res);
+        } else {
+            PQclear(kept);
+            kept = res;
+            kept_failed = st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK;
+        }
+        if (PQstatus(c) == CONNECTION_BAD)
+            break;
+    }
+    return kept ? kept : PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+}
+
+/* One command: a prepared statement when stmt is set, else plain sql. */
+static PGresult *exec_wait(PGconn *c, const char *stmt, const char *sql, int nparams,
+                           const char *const *params)
+{
+    int sent =
+        stmt ? PQsendQueryPrepared(c, stmt, nparams, params, NULL, NULL, 0) : PQsendQuery(c, sql);
+    return sent ? collect(c) : PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+}
+
+/* Opens a connection (within 3 s, without holding a worker thread), sets the session
+ * parameters our SQL relies on, prepares all statements; NULL (logged) on failure. */
+static PGconn *connect_conn(const char *conninfo)
+{
     /* Our keywords first, so that the user's URL (expanded from dbname) overrides them. */
     const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *vals[] = {"3", "csrd", s->pool->conninfo, NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (PQstatus(c) != CONNECTION_OK) {
+    const char *vals[] = {"3", "csrd", conninfo, NULL};
+    PGconn *c = PQconnectStartParams(keys, vals, 1);
+    int64_t deadline = ev_now_us() + 3 * 1000000;
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    while (c && PQstatus(c) != CONNECTION_BAD && ps != PGRES_POLLING_OK &&
+           ps != PGRES_POLLING_FAILED) {
+        int ready =
+            ev_wait_fd(PQsocket(c), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+        if (ready <= 0)
+            break;
+        ps = PQconnectPoll(c);
+    }
+    if (!c || ps != PGRES_POLLING_OK || PQstatus(c) != CONNECTION_OK ||
+        PQsetnonblocking(c, 1) != 0) {
         atomic_fetch_add(&connect_failures, 1);
-        log_warn("database connection failed: %s", PQerrorMessage(c));
+        const char *why = !c ? "out of memory"
+                          : ps == PGRES_POLLING_OK || ps == PGRES_POLLING_FAILED
+                              ? PQerrorMessage(c)
+                              : "no answer within 3 s";
+        log_warn("database connection failed: %s", why);
         PQfinish(c);
-        return false;
+        return NULL;
     }
     char setup[256];
     snprintf(setup, sizeof(setup),
              "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601';"
-             "SET statement_timeout = %s",
-             timeout);
-    PGresult *res = PQexec(c, setup);
+             "SET statement_timeout = %d",
+             cfg->statement_timeout_ms);
+    PGresult *res = exec_wait(c, NULL, setup, 0, NULL);
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     for (const struct db_stmt *const *t = stmt_tables; ok && *t; t++)
         for (const struct db_stmt *st = *t; ok && st->name; st++) {
-            res = PQprepare(c, st->name, st->sql, 0, NULL);
+            res = PQsendPrepare(c, st->name, st->sql, 0, NULL)
+                      ? collect(c)
+                      : PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
             if (PQresultStatus(res) != PGRES_COMMAND_OK) {
                 log_error("cannot prepare statement %s: %s", st->name, PQresultErrorMessage(res));
                 ok = false;
@@ -170,39 +243,79 @@ static bool session_connect(struct db_session *s)
     if (!ok) {
         atomic_fetch_add(&connect_failures, 1);
         PQfinish(c);
-        return false;
+        return NULL;
     }
-    s->conn = c;
+    return c;
+}
+
+static bool session_connect(struct db_session *s)
+{
+    s->conn = connect_conn(s->pool->conninfo);
+    if (!s->conn)
+        return false;
     s->epoch = atomic_load(&s->pool->epoch);
     s->broken = false;
     s->tx_depth = 0;
     return true;
 }
 
+static void waiter_remove(struct db_pool *p, struct pool_waiter *w)
+{
+    struct pool_waiter *prev = NULL;
+    for (struct pool_waiter *x = p->waiters; x; prev = x, x = x->next)
+        if (x == w) {
+            if (prev)
+                prev->next = w->next;
+            else
+                p->waiters = w->next;
+            if (p->waiters_tail == w)
+                p->waiters_tail = prev;
+            return;
+        }
+}
+
+/* A free session, or the first one given back within ACQUIRE_TIMEOUT_S (first come, first
+ * served); NULL after that. A coroutine waits parked, a thread on the condition variable. */
 static struct db_session *pool_acquire(struct db_pool *p)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += ACQUIRE_TIMEOUT_S;
     pthread_mutex_lock(&p->lock);
-    if (p->nfree == 0)
-        atomic_fetch_add(&pool_waits, 1);
-    while (p->nfree == 0) {
-        if (pthread_cond_timedwait(&p->cond, &p->lock, &deadline) == ETIMEDOUT && p->nfree == 0) {
-            pthread_mutex_unlock(&p->lock);
-            return NULL;
-        }
+    if (p->nfree > 0 && !p->waiters) {
+        struct db_session *s = p->free_list[--p->nfree];
+        pthread_mutex_unlock(&p->lock);
+        return s;
     }
-    struct db_session *s = p->free_list[--p->nfree];
+    atomic_fetch_add(&pool_waits, 1);
+    struct pool_waiter w = {.thread = coro_current() == NULL};
+    if (!w.thread)
+        ev_park_init(&w.park);
+    if (p->waiters_tail)
+        p->waiters_tail->next = &w;
+    else
+        p->waiters = &w;
+    p->waiters_tail = &w;
+    if (w.thread) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += ACQUIRE_TIMEOUT_S;
+        while (!w.session)
+            if (pthread_cond_timedwait(&p->cond, &p->lock, &deadline) == ETIMEDOUT)
+                break;
+    } else {
+        pthread_mutex_unlock(&p->lock);
+        ev_park_wait(&w.park, ev_now_us() + ACQUIRE_TIMEOUT_S * 1000000);
+        pthread_mutex_lock(&p->lock);
+    }
+    if (!w.session) /* timed out, still in line */
+        waiter_remove(p, &w);
     pthread_mutex_unlock(&p->lock);
-    return s;
+    return w.session; /* handed over even when that crossed the deadline */
 }
 
 static void pool_release(struct db_session *s)
 {
     struct db_pool *p = s->pool;
     if (s->conn && !s->broken && PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
-        PGresult *res = PQexec(s->conn, "ROLLBACK");
+        PGresult *res = exec_wait(s->conn, NULL, "ROLLBACK", 0, NULL);
         PQclear(res);
         if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
             s->broken = true;
@@ -213,8 +326,21 @@ static void pool_release(struct db_session *s)
     }
     s->tx_depth = 0;
     pthread_mutex_lock(&p->lock);
-    p->free_list[p->nfree++] = s;
-    pthread_cond_signal(&p->cond);
+    struct pool_waiter *w = p->waiters;
+    if (w) {
+        p->waiters = w->next;
+        if (!p->waiters)
+            p->waiters_tail = NULL;
+        w->session = s;
+        /* under the lock: a waiter that timed out meanwhile takes the lock before it looks at
+         * w->session, and w (on its stack) stays valid until then */
+        if (w->thread)
+            pthread_cond_broadcast(&p->cond);
+        else
+            ev_unpark(&w->park);
+    } else {
+        p->free_list[p->nfree++] = s;
+    }
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -231,6 +357,29 @@ static enum db_status fail(struct db_error *e, enum db_status st, const char *re
     return st;
 }
 
+/* A pooled session with a live connection, or NULL with *err filled. */
+static struct db_session *open_pooled(struct db_pool *p, bool reads_only, struct db_error *err)
+{
+    struct db_session *s = pool_acquire(p);
+    if (!s) {
+        fail(err, DB_UNAVAILABLE, "all database connections are busy");
+        return NULL;
+    }
+    if (s->conn && s->epoch < atomic_load(&p->epoch)) {
+        PQfinish(s->conn);
+        s->conn = NULL;
+    }
+    if (!s->conn && !session_connect(s)) {
+        pool_release(s);
+        fail(err, DB_UNAVAILABLE, "the database is unreachable");
+        return NULL;
+    }
+    memset(&s->err, 0, sizeof(s->err));
+    s->reads_only = reads_only;
+    s->results = NULL;
+    return s;
+}
+
 enum db_status db_session_open(enum db_target target, bool reads_only, struct db_session **out,
                                struct db_error *err)
 {
@@ -238,28 +387,31 @@ enum db_status db_session_open(enum db_target target, bool reads_only, struct db
     struct db_pool *p = target == DB_STREAM                      ? &streams
                         : (target == DB_REPLICA && have_replica) ? &replica
                                                                  : &primary;
-    struct db_session *s = pool_acquire(p);
-    if (!s)
-        return fail(err, DB_UNAVAILABLE, "all database connections are busy");
-    if (s->conn && s->epoch < atomic_load(&p->epoch)) {
-        PQfinish(s->conn);
-        s->conn = NULL;
+    if (reads_only && target != DB_STREAM && cfg->io_events && coro_current()) {
+        struct db_session *s = xcalloc(1, sizeof(*s));
+        s->pool = p;
+        s->light = true;
+        s->reads_only = true;
+        *out = s;
+        return DB_OK;
     }
-    if (!s->conn && !session_connect(s)) {
-        pool_release(s);
-        return fail(err, DB_UNAVAILABLE, "the database is unreachable");
-    }
-    memset(&s->err, 0, sizeof(s->err));
-    s->reads_only = reads_only;
-    s->results = NULL;
-    *out = s;
-    return DB_OK;
+    *out = open_pooled(p, reads_only, err);
+    return *out ? DB_OK : err->status;
 }
 
-void db_session_close(struct db_session *s)
+/* The session that runs s's statements on a connection of its own: s itself, or for a light
+ * session the pooled one it takes now (NULL with s->err filled when none can be had). */
+static struct db_session *dedicated(struct db_session *s)
 {
-    if (!s)
-        return;
+    if (!s->light)
+        return s;
+    if (!s->own)
+        s->own = open_pooled(s->pool, s->reads_only, &s->err);
+    return s->own;
+}
+
+static void free_results(struct db_session *s)
+{
     for (struct db_rows *row = s->results, *next; row; row = next) {
         next = row->next;
         if (row->first)
@@ -270,12 +422,24 @@ void db_session_close(struct db_session *s)
         free(row);
     }
     s->results = NULL;
+}
+
+void db_session_close(struct db_session *s)
+{
+    if (!s)
+        return;
+    free_results(s);
+    if (s->light) {
+        db_session_close(s->own);
+        free(s);
+        return;
+    }
     pool_release(s);
 }
 
 const struct db_error *db_last_error(const struct db_session *s)
 {
-    return &s->err;
+    return s->light && s->own ? &s->own->err : &s->err;
 }
 
 static bool connection_lost(const struct db_session *s, const char *state)
@@ -336,8 +500,7 @@ static enum db_status run(struct db_session *s, const char *stmt, const char *sq
     if (!s->conn)
         return fail(&s->err, DB_UNAVAILABLE, "the database connection was lost");
     for (int attempt = 0;; attempt++) {
-        PGresult *res = stmt ? PQexecPrepared(s->conn, stmt, nparams, params, NULL, NULL, 0)
-                             : PQexec(s->conn, sql);
+        PGresult *res = exec_wait(s->conn, stmt, sql, nparams, params);
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
             *out = res;
@@ -356,23 +519,231 @@ static enum db_status run(struct db_session *s, const char *stmt, const char *sq
     }
 }
 
-enum db_status db_exec(struct db_session *s, const char *stmt, int nparams,
-                       const char *const *params, struct db_rows **out)
-{
+/* The pipeline: on each event-loop worker, one connection per pool (primary, replica) in
+ * libpq's pipeline mode, for the quick statements of light sessions. Coroutines append their
+ * statements and park; once per loop round, before the worker waits, one sync closes the
+ * batch and the batch goes out in one write. The loop reads the results as they come, in
+ * order, and wakes each coroutine with its own. The backend never waits for a client round
+ * trip between lookups, and one backend serves all the worker's lookups. The statements of a
+ * batch run in one implicit transaction (read committed: each still takes its own snapshot);
+ * should one fail, PostgreSQL skips the rest of its batch, and those run again on a pooled
+ * connection. Writes never come here: each needs a connection of its own so that PostgreSQL
+ * commits them together. */
+struct pipe_entry {
+    struct pipe_entry *next;
+    struct ev_park park;
     PGresult *res;
-    *out = NULL;
-    enum db_status st = run(s, stmt, NULL, nparams, params, s->reads_only, &res);
-    if (st != DB_OK)
-        return st;
+    int stage;       /* 0: the result is due, 1: the NULL after it, 2: the batch's sync */
+    bool sync_after; /* the last of its batch */
+    bool failed;
+};
+
+struct pipe {
+    struct db_pool *pool;
+    PGconn *conn;
+    struct evloop *loop;
+    long epoch;
+    bool connecting, hooked;
+    struct pipe_entry *head, *tail;
+    struct pipe_entry *unsynced; /* the last entry sent since the last sync */
+};
+
+static _Thread_local struct pipe pipes[2]; /* [0] primary, [1] replica */
+
+/* The connection is gone: every statement waiting fails (and its caller takes the pooled
+ * path instead). */
+static void pipe_close(struct pipe *pp)
+{
+    if (pp->conn) {
+        evloop_unwatch(pp->loop, PQsocket(pp->conn));
+        PQfinish(pp->conn);
+        pp->conn = NULL;
+    }
+    for (struct pipe_entry *e = pp->head, *next; e; e = next) {
+        next = e->next;
+        e->failed = true;
+        ev_unpark(&e->park);
+    }
+    pp->head = pp->tail = pp->unsynced = NULL;
+}
+
+static void pipe_lost(struct pipe *pp)
+{
+    atomic_fetch_add(&pp->pool->epoch, 1);
+    pipe_close(pp);
+}
+
+static void pipe_pop(struct pipe *pp, struct pipe_entry *e)
+{
+    pp->head = e->next;
+    if (!pp->head)
+        pp->tail = NULL;
+    ExecStatusType st = e->res ? PQresultStatus(e->res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_PIPELINE_ABORTED || !e->res)
+        e->failed = true;
+    ev_unpark(&e->park);
+}
+
+static void pipe_readable(void *cls)
+{
+    struct pipe *pp = cls;
+    if (!PQconsumeInput(pp->conn)) {
+        pipe_lost(pp);
+        return;
+    }
+    while (pp->head && !PQisBusy(pp->conn)) {
+        struct pipe_entry *e = pp->head;
+        PGresult *res = PQgetResult(pp->conn);
+        if (e->stage == 0 && res) {
+            e->res = res;
+            e->stage = 1;
+        } else if (e->stage == 1 && !res) {
+            if (e->sync_after)
+                e->stage = 2;
+            else
+                pipe_pop(pp, e);
+        } else if (e->stage == 2 && res && PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            pipe_pop(pp, e);
+        } else {
+            PQclear(res); /* not expected: a statement csrd sends has one result */
+        }
+    }
+    if (PQstatus(pp->conn) == CONNECTION_BAD)
+        pipe_lost(pp);
+}
+
+/* Before the worker waits: the batch of this round gets its sync and goes out. */
+static void pipe_sync(void *cls)
+{
+    struct pipe *pp = cls;
+    if (!pp->conn || !pp->unsynced)
+        return;
+    pp->unsynced->sync_after = true;
+    pp->unsynced = NULL;
+    if (!PQpipelineSync(pp->conn)) {
+        pipe_lost(pp);
+        return;
+    }
+    /* PQpipelineSync flushed what the socket would take; the rest (only when the backend
+     * stopped reading) is pushed here, holding this worker at most a second */
+    while (PQflush(pp->conn) == 1) {
+        struct pollfd pfd = {.fd = PQsocket(pp->conn), .events = POLLOUT};
+        if (poll(&pfd, 1, 1000) <= 0) {
+            pipe_lost(pp);
+            return;
+        }
+    }
+}
+
+/* This worker's pipeline to p, connected; NULL when there is none to use right now. */
+static struct pipe *pipe_get(struct db_pool *p)
+{
+    struct evloop *loop = evloop_current();
+    if (!loop)
+        return NULL;
+    struct pipe *pp = &pipes[p == &replica ? 1 : 0];
+    if (pp->connecting)
+        return NULL;
+    if (pp->conn && pp->epoch < atomic_load(&p->epoch) && !pp->head)
+        pipe_close(pp); /* opened before a failover or restart */
+    if (pp->conn)
+        return pp;
+    pp->pool = p;
+    pp->loop = loop;
+    if (!pp->hooked) {
+        evloop_before_wait(loop, pipe_sync, pp);
+        pp->hooked = true;
+    }
+    pp->connecting = true;
+    long epoch = atomic_load(&p->epoch);
+    PGconn *c = connect_conn(p->conninfo);
+    pp->connecting = false;
+    if (!c)
+        return NULL;
+    if (!PQenterPipelineMode(c) || evloop_watch(loop, PQsocket(c), pipe_readable, pp) != 0) {
+        PQfinish(c);
+        return NULL;
+    }
+    pp->conn = c;
+    pp->epoch = epoch;
+    return pp;
+}
+
+void db_thread_exit(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (pipes[i].conn)
+            pipe_close(&pipes[i]);
+}
+
+/* Runs stmt through the pipeline: its result (success or the server's error), or NULL when
+ * the pipeline could not carry it (the caller runs it on a pooled connection). */
+static PGresult *pipe_exec(struct db_pool *p, const char *stmt, int nparams,
+                           const char *const *params)
+{
+    struct pipe *pp = pipe_get(p);
+    if (!pp)
+        return NULL;
+    if (!PQsendQueryPrepared(pp->conn, stmt, nparams, params, NULL, NULL, 0)) {
+        pipe_lost(pp);
+        return NULL;
+    }
+    struct pipe_entry e = {0};
+    ev_park_init(&e.park);
+    if (pp->tail)
+        pp->tail->next = &e;
+    else
+        pp->head = &e;
+    pp->tail = &e;
+    pp->unsynced = &e;
+    ev_park_wait(&e.park, 0);
+    if (e.failed) {
+        PQclear(e.res);
+        return NULL;
+    }
+    return e.res;
+}
+
+static void keep_rows(struct db_session *s, const char *stmt, PGresult *res, struct db_rows **out)
+{
     struct db_rows *rows = xmalloc(sizeof(*rows));
     rows->res = res;
     rows->first = NULL;
     rows->next = s->results;
     s->results = rows;
     const struct db_stmt *f = finishing_stmt(stmt);
-    if (f)
+    if (f && f->finish)
         f->finish(rows);
     *out = rows;
+}
+
+enum db_status db_exec(struct db_session *s, const char *stmt, int nparams,
+                       const char *const *params, struct db_rows **out)
+{
+    PGresult *res;
+    *out = NULL;
+    if (s->light && !s->own) {
+        const struct db_stmt *f = finishing_stmt(stmt);
+        res = f && (f->flags & DB_QUICK) ? pipe_exec(s->pool, stmt, nparams, params) : NULL;
+        if (res) {
+            ExecStatusType rs = PQresultStatus(res);
+            if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK) {
+                keep_rows(s, stmt, res, out);
+                return DB_OK;
+            }
+            enum db_status st = record_error(s, res);
+            PQclear(res);
+            return st;
+        }
+    }
+    struct db_session *d = dedicated(s);
+    if (!d)
+        return s->err.status;
+    enum db_status st = run(d, stmt, NULL, nparams, params, d->reads_only, &res);
+    if (st != DB_OK)
+        return st;
+    keep_rows(d, stmt, res, out);
     return DB_OK;
 }
 
@@ -431,6 +802,10 @@ static enum db_status run_plain(struct db_session *s, const char *sql, bool repe
 
 enum db_status db_begin(struct db_session *s)
 {
+    if (s->light) {
+        struct db_session *d = dedicated(s);
+        return d ? db_begin(d) : s->err.status;
+    }
     if (s->tx_depth > 0) {
         s->tx_depth++;
         return DB_OK;
@@ -443,6 +818,8 @@ enum db_status db_begin(struct db_session *s)
 
 enum db_status db_commit(struct db_session *s)
 {
+    if (s->light && s->own)
+        return db_commit(s->own);
     if (s->tx_depth == 0) {
         fail(&s->err, DB_ERROR, NULL);
         snprintf(s->err.message, sizeof(s->err.message), "COMMIT outside a transaction");
@@ -455,24 +832,28 @@ enum db_status db_commit(struct db_session *s)
 
 void db_rollback(struct db_session *s)
 {
+    if (s->light && s->own)
+        db_rollback(s->own);
     if (s->tx_depth == 0)
         return;
     s->tx_depth = 0;
     if (s->conn) {
-        PGresult *res = PQexec(s->conn, "ROLLBACK");
+        PGresult *res = exec_wait(s->conn, NULL, "ROLLBACK", 0, NULL);
         PQclear(res);
     }
 }
 
 bool db_in_transaction(const struct db_session *s)
 {
+    if (s->light)
+        return s->own && s->own->tx_depth > 0;
     return s->tx_depth > 0;
 }
 
 enum db_status db_transaction(struct db_session *s, db_tx_body body, void *cls, int attempts,
                               void (*reset)(void *cls))
 {
-    bool outermost = s->tx_depth == 0;
+    bool outermost = !db_in_transaction(s);
     for (int attempt = 1;; attempt++) {
         enum db_status st = db_begin(s);
         if (st == DB_OK) {
@@ -485,7 +866,8 @@ enum db_status db_transaction(struct db_session *s, db_tx_body body, void *cls, 
         db_rollback(s);
         if (st != DB_RETRY || !outermost || attempt >= attempts)
             return st;
-        log_debug("transaction repeated after SQLSTATE %s (attempt %d)", s->err.sqlstate, attempt);
+        log_debug("transaction repeated after SQLSTATE %s (attempt %d)", db_last_error(s)->sqlstate,
+                  attempt);
         if (reset)
             reset(cls);
     }
@@ -503,5 +885,6 @@ void db_pool_stats(int *size, int *in_use, long *waits, long *failures)
 
 enum db_status db_ping(struct db_session *s)
 {
-    return run_plain(s, "SELECT 1", true, NULL);
+    struct db_session *d = dedicated(s);
+    return d ? run_plain(d, "SELECT 1", true, NULL) : s->err.status;
 }

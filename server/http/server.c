@@ -12,12 +12,14 @@
 #include "http/ratelimit.h"
 #include "http/router.h"
 #include "log.h"
+#include "util/evloop.h"
 #include "util/strbuf.h"
 #include "util/text.h"
 #include "util/timefmt.h"
 #include "util/uuid7.h"
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <malloc.h>
@@ -34,9 +36,23 @@
     "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
 #define CORS_EXPOSE_HEADERS "ETag, Location, Link, X-Request-Id, Retry-After"
 
-static struct MHD_Daemon *daemon_handle;
+static struct MHD_Daemon *daemon_handle; /* CSRD_IO=threads */
 static atomic_int inflight;
 static const struct http_hooks *hooks;
+
+/* CSRD_IO=events: a worker per thread, each with its own libmicrohttpd daemon (driven from
+ * the worker's event loop) on one shared listening socket. */
+struct worker {
+    pthread_t thread;
+    struct MHD_Daemon *daemon;
+    struct evloop *loop;
+    bool mhd_due; /* MHD_run before the next wait */
+    int ready;    /* start-up: 1 running, -1 failed */
+};
+static struct worker *workers;
+static int nworkers;
+static atomic_bool stopping;
+static _Thread_local struct worker *this_worker;
 
 /* Per-connection state while a request is read and answered. Made by on_uri as soon as
  * libmicrohttpd has the request line, completed by the first on_request call (begun). */
@@ -54,6 +70,9 @@ struct pending {
     bool sent_on_socket; /* the rejection went out directly (see answer_on_socket) */
     bool too_large;
     bool answered;
+    bool started;   /* events: the coroutine running the request was started */
+    bool ran;       /* ... and has returned: the response waits to be queued */
+    bool suspended; /* ... and the connection is suspended until it returns */
 };
 
 const char *http_header(struct request *r, const char *name)
@@ -276,11 +295,35 @@ static void dispatch(struct pending *p)
  * at most `max` bytes. */
 struct stream_state {
     struct http_stream stream;
+    struct MHD_Connection *conn;
     struct strbuf part;
     size_t sent; /* of part */
-    bool end;
+    bool end, failed;
+    bool fetched;   /* events: a part was made by a coroutine since the last read */
+    bool suspended; /* events: the connection waits for that coroutine */
 };
 
+/* The next part of a stream, made by the stream's own code (which may read the database). */
+static void stream_fetch(void *arg)
+{
+    struct stream_state *s = arg;
+    s->part.len = 0;
+    s->sent = 0;
+    bool failed = false;
+    s->end = !s->stream.next(s->stream.cls, &s->part, &failed);
+    s->failed = failed;
+    s->fetched = true;
+    if (s->suspended) {
+        s->suspended = false;
+        MHD_resume_connection(s->conn);
+        this_worker->mhd_due = true;
+    }
+}
+
+/* libmicrohttpd asks for more of the body. With CSRD_IO=events the next part is made in a
+ * coroutine, so that a stream waiting for its next page (or for a connection of the stream
+ * pool) never holds the worker thread: the connection is suspended meanwhile and the read
+ * answers 0, which libmicrohttpd asks again after the resume. */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
@@ -288,11 +331,17 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     while (s->sent == s->part.len) {
         if (s->end)
             return MHD_CONTENT_READER_END_OF_STREAM;
-        s->part.len = 0;
-        s->sent = 0;
-        bool failed = false;
-        s->end = !s->stream.next(s->stream.cls, &s->part, &failed);
-        if (failed)
+        if (!cfg->io_events) {
+            stream_fetch(s);
+        } else if (!s->fetched) {
+            if (!evloop_spawn(stream_fetch, s)) {
+                s->suspended = true;
+                MHD_suspend_connection(s->conn);
+                return 0;
+            }
+        }
+        s->fetched = false;
+        if (s->failed)
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
     size_t n = s->part.len - s->sent;
@@ -315,6 +364,7 @@ static struct MHD_Response *stream_response(struct request *r)
 {
     struct stream_state *s = xcalloc(1, sizeof(*s));
     s->stream = r->resp.stream;
+    s->conn = r->conn;
     strbuf_init(&s->part);
     memset(&r->resp.stream, 0, sizeof(r->resp.stream)); /* the response owns it now */
     struct MHD_Response *resp =
@@ -368,11 +418,80 @@ static enum MHD_Result queue(struct pending *p)
     return ret;
 }
 
-static enum MHD_Result finish(struct pending *p)
+/* The request's coroutine (CSRD_IO=events): runs the handler, which gives the worker thread
+ * back whenever it waits for the database, then has libmicrohttpd call on_request again to
+ * queue the response. */
+static void run_request(void *arg)
 {
+    struct pending *p = arg;
     dispatch(p);
     db_session_close(p->req.db); /* give the connection back before the bytes go out */
     p->req.db = NULL;
+    p->ran = true;
+    if (p->suspended) {
+        p->suspended = false;
+        MHD_resume_connection(p->req.conn);
+        this_worker->mhd_due = true;
+    }
+}
+
+/* A bulk import (a body of up to CSRD_MAX_BULK_BODY to parse and validate: a core busy for a
+ * while) runs on a thread of its own, so that it never holds up the requests that share its
+ * worker's loop. At most two per core at once; beyond that it runs on the loop after all. */
+static atomic_int offloaded;
+
+static void *offload_main(void *arg)
+{
+    struct pending *p = arg;
+    dispatch(p); /* outside any coroutine: the database waits block this thread */
+    db_session_close(p->req.db);
+    p->req.db = NULL;
+    __atomic_store_n(&p->ran, true, __ATOMIC_RELEASE);
+    atomic_fetch_sub(&offloaded, 1);
+    MHD_resume_connection(p->req.conn); /* libmicrohttpd takes it from any thread */
+    return NULL;
+}
+
+static bool offload(struct pending *p)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (!p->req.route || !(p->req.route->flags & ROUTE_BULK_BODY) || p->too_large ||
+        atomic_fetch_add(&offloaded, 1) >= 2 * (ncpu > 0 ? ncpu : 1)) {
+        if (p->req.route && (p->req.route->flags & ROUTE_BULK_BODY) && !p->too_large)
+            atomic_fetch_sub(&offloaded, 1);
+        return false;
+    }
+    pthread_attr_t attr;
+    pthread_t th;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    MHD_suspend_connection(p->req.conn); /* before the thread can resume it */
+    if (pthread_create(&th, &attr, offload_main, p) != 0)
+        offload_main(p); /* no thread to be had: here, holding the loop meanwhile */
+    pthread_attr_destroy(&attr);
+    return true;
+}
+
+static enum MHD_Result finish(struct pending *p)
+{
+    if (!cfg->io_events) {
+        dispatch(p);
+        db_session_close(p->req.db);
+        p->req.db = NULL;
+        return queue(p);
+    }
+    if (!p->started) {
+        p->started = true;
+        if (offload(p))
+            return MHD_YES;
+        if (!evloop_spawn(run_request, p)) { /* waiting for the database */
+            p->suspended = true;
+            MHD_suspend_connection(p->req.conn);
+            return MHD_YES;
+        }
+    }
+    if (!__atomic_load_n(&p->ran, __ATOMIC_ACQUIRE)) /* not reached: suspended meanwhile */
+        return MHD_YES;
     return queue(p);
 }
 
@@ -648,6 +767,145 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_debug("libmicrohttpd: %s", line);
 }
 
+/* A daemon with the options every one gets. listen_fd < 0: it binds ai itself (the first or
+ * only daemon); pool_threads > 1: libmicrohttpd's own thread pool (CSRD_IO=threads). */
+static struct MHD_Daemon *start_daemon(unsigned flags, const struct addrinfo *ai, int listen_fd,
+                                       unsigned pool_threads, unsigned connections)
+{
+    struct MHD_OptionItem opts[16];
+    int n = 0;
+#define OPT(o, v, p)                                                                               \
+    opts[n++] = (struct MHD_OptionItem)                                                            \
+    {                                                                                              \
+        (o), (intptr_t)(v), (p)                                                                    \
+    }
+    if (listen_fd >= 0) {
+        OPT(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
+    } else {
+        OPT(MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr);
+        OPT(MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL);
+        OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
+    }
+    if (pool_threads > 1)
+        OPT(MHD_OPTION_THREAD_POOL_SIZE, pool_threads, NULL);
+    OPT(MHD_OPTION_CONNECTION_LIMIT, connections, NULL);
+    OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s, NULL);
+    OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory, NULL);
+    OPT(MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL);
+    OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL);
+    OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL);
+    OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_ARRAY, opts,
+                            MHD_OPTION_END);
+}
+
+static void mhd_ready(void *cls)
+{
+    ((struct worker *)cls)->mhd_due = true;
+}
+
+/* A worker: its event loop resumes the coroutines whose database answers came in and runs
+ * libmicrohttpd when its sockets are ready, a resumed connection waits, or a connection
+ * timeout is due. On stop it quits accepting and runs until no request is in flight (10 s at
+ * most). */
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    this_worker = w;
+    w->loop = evloop_new();
+    const union MHD_DaemonInfo *ei = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!w->loop || !ei || evloop_watch(w->loop, ei->epoll_fd, mhd_ready, w) != 0) {
+        __atomic_store_n(&w->ready, -1, __ATOMIC_RELEASE);
+        evloop_free(w->loop);
+        w->loop = NULL;
+        return NULL;
+    }
+    __atomic_store_n(&w->ready, 1, __ATOMIC_RELEASE);
+    bool quiesced = false;
+    int64_t stop_deadline = 0;
+    for (;;) {
+        if (atomic_load(&stopping)) {
+            if (!quiesced) {
+                quiesced = true;
+                stop_deadline = ev_now_us() + 10 * 1000000;
+                MHD_socket fd = MHD_quiesce_daemon(w->daemon);
+                if (fd != MHD_INVALID_SOCKET)
+                    close(fd);
+            }
+            if ((atomic_load(&inflight) == 0 && evloop_active(w->loop) == 0) ||
+                ev_now_us() > stop_deadline)
+                break;
+        }
+        MHD_UNSIGNED_LONG_LONG mhd_ms = 0;
+        int timeout = quiesced ? 10 : 1000;
+        if (w->mhd_due)
+            timeout = 0;
+        else if (MHD_get_timeout(w->daemon, &mhd_ms) == MHD_YES && mhd_ms < (unsigned)timeout)
+            timeout = (int)mhd_ms;
+        int64_t mhd_at = ev_now_us() + (int64_t)timeout * 1000;
+        evloop_run(w->loop, timeout);
+        if (w->mhd_due || ev_now_us() >= mhd_at) {
+            w->mhd_due = false;
+            MHD_run(w->daemon);
+        }
+    }
+    db_thread_exit();
+    evloop_free(w->loop);
+    w->loop = NULL;
+    return NULL;
+}
+
+static int start_workers(const struct addrinfo *ai, unsigned base_flags)
+{
+    unsigned flags = base_flags | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+    nworkers = cfg->threads;
+    workers = xcalloc((size_t)nworkers, sizeof(*workers));
+    unsigned per = 4096 / (unsigned)nworkers > 16 ? 4096 / (unsigned)nworkers : 16;
+    for (int i = 0; i < nworkers; i++) {
+        int fd = -1;
+        if (i > 0) {
+            const union MHD_DaemonInfo *li =
+                MHD_get_daemon_info(workers[0].daemon, MHD_DAEMON_INFO_LISTEN_FD);
+            fd = li ? dup(li->listen_fd) : -1;
+            if (fd < 0)
+                return -1;
+        }
+        workers[i].daemon = start_daemon(flags, ai, fd, 0, per);
+        if (!workers[i].daemon) {
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+            MHD_stop_daemon(workers[i].daemon);
+            workers[i].daemon = NULL;
+            return -1;
+        }
+        int ready;
+        while ((ready = __atomic_load_n(&workers[i].ready, __ATOMIC_ACQUIRE)) == 0)
+            usleep(1000);
+        if (ready < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void stop_workers(void)
+{
+    atomic_store(&stopping, true);
+    for (int i = 0; i < nworkers; i++) {
+        if (!workers[i].daemon)
+            continue;
+        if (workers[i].ready != 0)
+            pthread_join(workers[i].thread, NULL);
+        MHD_stop_daemon(workers[i].daemon);
+    }
+    free(workers);
+    workers = NULL;
+    nworkers = 0;
+}
+
 int http_start(const struct http_hooks *h)
 {
     hooks = h;
@@ -666,34 +924,43 @@ int http_start(const struct http_hooks *h)
         log_error("CSRD_LISTEN: '%s' is not a numeric address", cfg->listen_host);
         return -1;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    daemon_handle = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)1024, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+    struct MHD_Daemon *first;
+    if (cfg->io_events) {
+        int rc = start_workers(ai, flags);
+        first = workers[0].daemon;
+        if (rc != 0) {
+            stop_workers();
+            first = NULL;
+        }
+    } else {
+        daemon_handle =
+            start_daemon(flags | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, ai,
+                         -1, (unsigned)cfg->threads, 4096);
+        first = daemon_handle;
+    }
     freeaddrinfo(ai);
-    if (!daemon_handle) {
+    if (!first) {
         log_error("cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
         return -1;
     }
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(first, MHD_DAEMON_INFO_BIND_PORT);
     int bound = info ? info->port : cfg->listen_port;
-    printf("csrd listening on http://%s:%d (%d threads, %d database connections)\n",
-           cfg->listen_host, bound, cfg->threads, cfg->db_pool);
+    printf("csrd listening on http://%s:%d (%d %s, %d database connections)\n", cfg->listen_host,
+           bound, cfg->threads, cfg->io_events ? "event-loop workers" : "threads", cfg->db_pool);
     fflush(stdout);
     return 0;
 }
 
 void http_stop(void)
 {
+    if (cfg->io_events) {
+        if (workers)
+            stop_workers();
+        return;
+    }
     if (!daemon_handle)
         return;
     MHD_socket listener = MHD_quiesce_daemon(daemon_handle);

@@ -1,6 +1,6 @@
-/* The libmicrohttpd daemon: accepts connections on the internal thread pool, accumulates
- * bodies within limits, and runs each complete request through CORS, routing, auth, rate
- * limiting and its handler. */
+/* The libmicrohttpd daemons: accept connections on event-loop workers (or, CSRD_IO=threads,
+ * on libmicrohttpd's thread pool), accumulate bodies within limits, and run each complete
+ * request through CORS, routing, auth, rate limiting and its handler. */
 #ifndef CSRD_SERVER_H
 #define CSRD_SERVER_H
 #include "http/request.h"

@@ -173,7 +173,8 @@ const struct db_stmt complaints_statements[] = {
      " least(c.created_at, date_trunc('milliseconds', clock_timestamp())) FROM c)"
      " SELECT json, version FROM c"},
     {"complaints_get",
-     "SELECT complaint_json(c)::text, c.version FROM complaints c WHERE c.id = $1"},
+     "SELECT complaint_json(c)::text, c.version FROM complaints c WHERE c.id = $1", NULL,
+     DB_QUICK},
     {"complaints_exists", "SELECT 1 FROM complaints WHERE id = $1"},
     /* for actions, which need the state but not the rendered record */
     {"complaints_lock_state", "SELECT NULL, c.version, c.status, c.customer_id, c.assignee,"

@@ -200,7 +200,7 @@ const struct db_stmt customers_statements[] = {
      " SELECT * FROM c", customer_rows},
     {"customers_exists", "SELECT 1 FROM customers WHERE id = $1"},
     {"customers_get", "SELECT NULL::text, c.version, " CUSTOMER_ROW("c.")
-                      " FROM customers c WHERE c.id = $1", customer_rows},
+                      " FROM customers c WHERE c.id = $1", customer_rows, DB_QUICK},
     {"customers_lock", "SELECT NULL::text, c.version, " CUSTOMER_ROW("c.")
                        " FROM customers c WHERE c.id = $1 FOR UPDATE", customer_rows},
     {"customers_update",

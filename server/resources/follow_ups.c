@@ -87,7 +87,8 @@ const struct db_stmt follow_ups_statements[] = {
                           " SELECT $1::uuid, " FOLLOW_UP_VALUES " FROM (SELECT $2::jsonb AS j) s"
                           " RETURNING follow_up_json(follow_ups)::text, version"},
     {"follow_ups_get",
-     "SELECT follow_up_json(f)::text, f.version FROM follow_ups f WHERE f.id = $1"},
+     "SELECT follow_up_json(f)::text, f.version FROM follow_ups f WHERE f.id = $1", NULL,
+     DB_QUICK},
     {"follow_ups_lock", "SELECT follow_up_json(f)::text, f.version, f.status, f.customer_id,"
                         " f.complaint_id FROM follow_ups f WHERE f.id = $1 FOR UPDATE"},
     {"follow_ups_update",

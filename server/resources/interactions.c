@@ -82,7 +82,8 @@ const struct db_stmt interactions_statements[] = {
      " SELECT $1::uuid, " INTERACTION_VALUES " FROM (SELECT $2::jsonb AS j) s"
      " RETURNING interaction_json(interactions)::text, version"},
     {"interactions_get",
-     "SELECT interaction_json(i)::text, i.version FROM interactions i WHERE i.id = $1"},
+     "SELECT interaction_json(i)::text, i.version FROM interactions i WHERE i.id = $1", NULL,
+     DB_QUICK},
     {"interactions_lock", "SELECT interaction_json(i)::text, i.version FROM interactions i"
                           " WHERE i.id = $1 FOR UPDATE"},
     {"interactions_update",

@@ -156,25 +156,36 @@ static int zone_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* 1 known, 0 unknown, -1 failure (problem queued). */
+/* 1 known, 0 unknown, -1 failure (problem queued). The list is read without the lock held
+ * (a request waiting for the database gives its worker thread to others, which may ask for
+ * the list too); the first reader to finish installs it. */
 static int zone_known(struct request *r, const char *tz)
 {
     pthread_mutex_lock(&zones_lock);
-    if (!zones) {
+    bool have = zones != NULL;
+    pthread_mutex_unlock(&zones_lock);
+    if (!have) {
         struct db_rows *rows = rdb_run(r, "reports_zones", 0, NULL);
-        if (!rows) {
-            pthread_mutex_unlock(&zones_lock);
+        if (!rows)
             return -1;
-        }
         size_t n = (size_t)db_nrows(rows);
         char **list = xcalloc(n ? n : 1, sizeof(*list));
         for (size_t i = 0; i < n; i++)
             list[i] = xstrdup(db_get(rows, (int)i, 0));
         qsort(list, n, sizeof(*list), zone_cmp);
-        zones = list;
-        nzones = n;
+        pthread_mutex_lock(&zones_lock);
+        if (!zones) {
+            zones = list;
+            nzones = n;
+            list = NULL;
+        }
+        pthread_mutex_unlock(&zones_lock);
+        if (list) { /* another request was first */
+            for (size_t i = 0; i < n; i++)
+                free(list[i]);
+            free(list);
+        }
     }
-    pthread_mutex_unlock(&zones_lock);
     return bsearch(&tz, zones, nzones, sizeof(*zones), zone_cmp) != NULL;
 }
 

@@ -33,7 +33,7 @@ t_start=$SECONDS
 work=$(mktemp -d)
 [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
 pgport=$(csrd_free_port)
-pid="" peer_pid="" npm_pid=""
+pid="" peer_pid="" npm_pid="" tpid=""
 stop_peer() {
   [ -n "$peer_pid" ] || return 0
   local workers; workers=$(pgrep -P "$peer_pid" 2>/dev/null || true)
@@ -48,6 +48,7 @@ cleanup() {
   stop_peer
   [ -n "$npm_pid" ] && kill -TERM "$npm_pid" 2>/dev/null && wait "$npm_pid" 2>/dev/null || true
   [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  [ -n "$tpid" ] && kill -TERM "$tpid" 2>/dev/null && wait "$tpid" 2>/dev/null || true
   csrd_pg_stop "$work/pg"; rm -rf "$work"
 }
 trap cleanup EXIT
@@ -330,6 +331,25 @@ progress "GET at 256 connections for csrd's peak RSS..."
 read -r big_rps big_p50 big_p99 big_err _ <<<"$(run_wrk get.lua "$port" csrd-256 256 5)"
 rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
 
+# csrd's former design, libmicrohttpd's thread pool with a blocking libpq call per worker
+# (CSRD_IO=threads, 8 threads per core), against the default (CSRD_IO=events) at 64 and 256
+# connections, on p99 as well as throughput
+progress "the thread-pool design (CSRD_IO=threads) for comparison..."
+read -r e256_rps e256_p50 e256_p99 e256_err _ <<<"$(run_wrk get.lua "$port" ev-get-256 256)"
+tport=$(csrd_free_port)
+CSRD_IO=threads CSRD_LISTEN=127.0.0.1:$tport CSRD_LOG_LEVEL=warn ./build/csrd --no-migrate \
+  >"$work/csrd-threads.log" 2>&1 &
+tpid=$!
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$tport/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+wrk -t2 -c"$conns" -d3s -s tests/bench/get.lua "http://127.0.0.1:$tport" >/dev/null
+read -r tg_rps tg_p50 tg_p99 tg_err _ <<<"$(run_wrk get.lua "$tport" thr-get)"
+checkpoint
+read -r tp_rps tp_p50 tp_p99 tp_err _ <<<"$(run_wrk post.lua "$tport" thr-post)"
+read -r t256_rps t256_p50 t256_p99 t256_err _ <<<"$(run_wrk get.lua "$tport" thr-get-256 256)"
+trss_kb=$(awk '/VmHWM/ {print $2}' /proc/$tpid/status)
+kill -TERM "$tpid" && wait "$tpid" || true
+tpid=""
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
 ms() { # wrk's or pgbench's latency (850.00us, 4.40ms, 1.20s) in milliseconds
   awk -v v="$1" 'BEGIN { u = v; sub(/^[0-9.]+/, "", u); x = v + 0
@@ -379,6 +399,15 @@ $(target "POST p99 csrd" "$(ms "$post_p99")" " ms" "<" 25)
 $(target "csrd peak RSS (VmHWM)" "$((rss_kb / 1024))" " MiB" "<" 64)
   (VmHWM over the whole run, read after a 5 s GET run at 256 connections:
    $big_rps req/s, p50 $big_p50, p99 $big_p99, errors $big_err)
+
+event loops (default) against the thread pool    req/s     p50        p99        errors
+GET  64 conns   CSRD_IO=events   $(cols "$get_rps" "$get_p50" "$get_p99" "$get_err")
+                CSRD_IO=threads  $(cols "$tg_rps" "$tg_p50" "$tg_p99" "$tg_err")
+POST 64 conns   CSRD_IO=events   $(cols "$post_rps" "$post_p50" "$post_p99" "$post_err")
+                CSRD_IO=threads  $(cols "$tp_rps" "$tp_p50" "$tp_p99" "$tp_err")
+GET 256 conns   CSRD_IO=events   $(cols "$e256_rps" "$e256_p50" "$e256_p99" "$e256_err")
+                CSRD_IO=threads  $(cols "$t256_rps" "$t256_p50" "$t256_p99" "$t256_err")
+peak RSS: events $((rss_kb / 1024)) MiB, threads $((trss_kb / 1024)) MiB
 
 database time per request (pg_stat_statements of role csrd, reset before each run; listed:
 statements run at least once per 100 requests; the pgbench lines per transaction)

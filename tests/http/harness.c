@@ -399,6 +399,54 @@ struct resp *req(const char *method, const char *path, const char *token, const 
     return req_raw(method, path, token, body, body ? strlen(body) : 0, headers, true);
 }
 
+void req_parallel(const char *method, const char *const *paths, int n, const char *token,
+                  struct resp **out)
+{
+    CURLM *multi = curl_multi_init();
+    CURL **easy = calloc((size_t)n, sizeof(*easy));
+    char auth[512];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
+    struct curl_slist *h = token ? curl_slist_append(NULL, auth) : NULL;
+    for (int i = 0; i < n; i++) {
+        struct resp_node *node = calloc(1, sizeof(*node));
+        node->next = all_resps;
+        all_resps = node;
+        out[i] = &node->r;
+        char url[4096];
+        snprintf(url, sizeof(url), "%s%s", base, paths[i]);
+        easy[i] = curl_easy_init();
+        curl_easy_setopt(easy[i], CURLOPT_URL, url);
+        curl_easy_setopt(easy[i], CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(easy[i], CURLOPT_WRITEDATA, out[i]);
+        curl_easy_setopt(easy[i], CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(easy[i], CURLOPT_HEADERDATA, out[i]);
+        curl_easy_setopt(easy[i], CURLOPT_TIMEOUT, 30L);
+        curl_easy_setopt(easy[i], CURLOPT_HTTPHEADER, h);
+        curl_multi_add_handle(multi, easy[i]); /* each on a connection of its own, at once */
+    }
+    int running = 1;
+    while (running) {
+        curl_multi_perform(multi, &running);
+        if (running)
+            curl_multi_poll(multi, NULL, 0, 1000, NULL);
+    }
+    for (int i = 0; i < n; i++) {
+        long status = -1;
+        curl_easy_getinfo(easy[i], CURLINFO_RESPONSE_CODE, &status);
+        out[i]->status = status ? status : -1;
+        const char *ct = resp_header(out[i], "Content-Type");
+        if (out[i]->body && ct && strstr(ct, "json") && !strstr(ct, "ndjson"))
+            out[i]->json = json_load_stored(out[i]->body);
+        check_against_spec(method, paths[i], out[i]);
+        curl_multi_remove_handle(multi, easy[i]);
+        curl_easy_cleanup(easy[i]);
+    }
+    curl_slist_free_all(h);
+    free(easy);
+    curl_multi_cleanup(multi);
+}
+
 const char *unique(const char *prefix)
 {
     static char buf[8][96];

@@ -35,6 +35,10 @@ void harness_after_fork(void);
  * Content-Type: application/json unless headers name another. Responses live until exit. */
 struct resp *req(const char *method, const char *path, const char *token, const char *body,
                  const char *const *headers);
+/* n requests without a body, all sent at once on connections of their own (curl_multi);
+ * answers in out[i], each checked against the spec. */
+void req_parallel(const char *method, const char *const *paths, int n, const char *token,
+                  struct resp **out);
 /* The same without the spec check (for deliberately broken requests whose answers the spec
  * documents only generally, e.g. raw bytes). */
 struct resp *req_raw(const char *method, const char *path, const char *token, const char *body,

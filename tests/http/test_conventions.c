@@ -382,6 +382,69 @@ TEST(reads_go_to_the_replica_url_when_configured)
     server_start(NULL);
 }
 
+TEST(the_thread_pool_design_serves_the_same_requests)
+{
+    /* CSRD_IO=threads: libmicrohttpd's thread pool with blocking database calls, kept for the
+     * benchmark's comparison; the default (events) is what every other test runs */
+    const char *envs[] = {"CSRD_IO=threads", NULL};
+    server_stop();
+    server_start(envs);
+    struct resp *c = req("POST", "/v1/customers", ADMIN_TOKEN,
+                         "{\"kind\":\"person\",\"name\":\"Thread pool\"}", NULL);
+    CHECK_STATUS(c, 201);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
+    struct resp *g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(g, 200);
+    CHECK_STR(jstr(g->json, "name"), "Thread pool");
+    CHECK_STATUS(req("PATCH", path, ADMIN_TOKEN, "{\"notes\":\"x\"}", NULL), 200);
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", ADMIN_TOKEN, NULL, NULL), 200);
+    CHECK_STATUS(req("GET", "/v1/customers/export?tier=vip", ADMIN_TOKEN, NULL, NULL), 200);
+    server_stop();
+    server_start(NULL);
+}
+
+TEST(one_worker_gives_each_of_many_concurrent_lookups_its_own_record)
+{
+    /* one event-loop worker: the lookups of all these requests share its pipelined
+     * connection, and each must get its own row back */
+    const char *envs[] = {"CSRD_THREADS=1", NULL};
+    server_stop();
+    server_start(envs);
+    enum { N = 24 };
+    char ids[N][64], names[N][32];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof(names[i]), "Lookup %d", i);
+        char body[1024];
+        snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"%s\"}", names[i]);
+        struct resp *c = req("POST", "/v1/customers", ADMIN_TOKEN, body, NULL);
+        CHECK_STATUS(c, 201);
+        snprintf(ids[i], sizeof(ids[i]), "%s", c->json ? jstr(c->json, "id") : "");
+    }
+    const char *paths[2 * N];
+    char buf[2 * N][128];
+    for (int i = 0; i < 2 * N; i++) { /* every record twice, and unknown ids among them */
+        if (i % 7 == 3)
+            snprintf(buf[i], sizeof(buf[i]), "/v1/customers/01a20c70-0000-7000-8000-%012d", i);
+        else
+            snprintf(buf[i], sizeof(buf[i]), "/v1/customers/%s", ids[i % N]);
+        paths[i] = buf[i];
+    }
+    struct resp *got[2 * N];
+    req_parallel("GET", paths, 2 * N, ADMIN_TOKEN, got);
+    for (int i = 0; i < 2 * N; i++) {
+        if (i % 7 == 3) {
+            CHECK_STATUS(got[i], 404);
+            continue;
+        }
+        CHECK_STATUS(got[i], 200);
+        CHECK_STR(got[i]->json ? jstr(got[i]->json, "id") : "", ids[i % N]);
+        CHECK_STR(got[i]->json ? jstr(got[i]->json, "name") : "", names[i % N]);
+    }
+    server_stop();
+    server_start(NULL);
+}
+
 TEST(metrics_counts_requests_by_route)
 {
     req("GET", "/v1/customers?limit=1", ADMIN_TOKEN, NULL, NULL);
