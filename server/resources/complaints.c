@@ -103,16 +103,6 @@ static const struct field_spec SLA_FIELDS[] = {
 #define COMPLAINT_FILTERS                                                                          \
     " WHERE ($1::text IS NULL OR c.status = ANY (string_to_array($1, ',')))"                       \
     " AND ($2::text IS NULL OR c.severity = ANY (string_to_array($2, ',')))" OTHER_FILTERS
-/* A work queue: one status and one severity ($1, $2), newest or oldest first. The lists'
- * "($1 IS NULL OR ... = ANY (...))" cannot use complaints_status_idx (status, severity,
- * created_at, id) for the order in a generic plan, which then walks the created_at index and
- * filters (1.2-1.6 ms for a page of in_progress/high out of 100,000; 150 ms out of 1,000,000
- * with few open); with equalities and no other filter the page is read straight off the
- * index. Other filters ($3..$8) must be absent (the handler checks). */
-#define QUEUE_FILTERS                                                                              \
-    " WHERE c.status = $1 AND c.severity = $2 AND $3::text IS NULL AND $4::text IS NULL"           \
-    " AND $5::uuid IS NULL AND $6::text IS NULL AND $7::timestamptz IS NULL"                       \
-    " AND $8::timestamptz IS NULL"
 #define OTHER_FILTERS                                                                              \
     " AND ($3::text IS NULL OR c.category = ANY (string_to_array($3, ',')))"                       \
     " AND ($4::text IS NULL OR c.assignee = $4)"                                                   \
@@ -134,11 +124,20 @@ static const struct field_spec SLA_FIELDS[] = {
               ", c.id) " cmp " (" lo ")"                                                           \
               " ORDER BY c." key " " dir ", c.id " dir " LIMIT $11"                                \
     }
-#define COMPLAINT_QUEUE(name, cmp, lo, dir)                                                        \
+/* A work queue: one status and one severity ($1, $2), newest or oldest first. The lists'
+ * "($1 IS NULL OR ... = ANY (...))" cannot use complaints_status_idx (status, severity,
+ * created_at, id) for the order in a generic plan, which then walks the created_at index and
+ * filters (1.2-1.6 ms for a page of in_progress/high out of 100,000; 150 ms out of 1,000,000
+ * with few open); with equalities and no other filter the page is read straight off the
+ * index. It runs in csrd_complaint_queue (schema/013), which keeps one plan per connection
+ * instead of planning every page anew. Other filters ($3..$8) must be absent (the handler
+ * checks). */
+#define COMPLAINT_QUEUE(name, desc)                                                                \
     {                                                                                              \
-        name, "SELECT complaint_json(c)::text, c.created_at::text, c.id FROM complaints "          \
-              "c" QUEUE_FILTERS " AND (c.created_at, c.id) " cmp " (" lo ")"                       \
-              " ORDER BY c.created_at " dir ", c.id " dir " LIMIT $11"                             \
+        name, "SELECT q.json, q.created_at, q.id FROM csrd_complaint_queue($1, $2,"                \
+              " $9::timestamptz, $10::uuid, $11::int, " desc ") q WHERE $3::text IS NULL"          \
+              " AND $4::text IS NULL AND $5::uuid IS NULL AND $6::text IS NULL"                    \
+              " AND $7::timestamptz IS NULL AND $8::timestamptz IS NULL"                           \
     }
 #define COMPLAINT_LISTS(prefix, extra)                                                             \
     COMPLAINT_LIST(prefix "created_at_asc", extra, "created_at", ">", LO_ASC, "ASC"),              \
@@ -241,8 +240,8 @@ const struct db_stmt complaints_statements[] = {
     COMPLAINT_LISTS("complaints_list_", ""),
     COMPLAINT_LISTS("complaints_breached_", " AND " BREACHED),
     COMPLAINT_LISTS("complaints_kept_", " AND NOT " BREACHED),
-    COMPLAINT_QUEUE("complaints_queue_asc", ">", LO_ASC, "ASC"),
-    COMPLAINT_QUEUE("complaints_queue_desc", "<", LO_DESC, "DESC"),
+    COMPLAINT_QUEUE("complaints_queue_asc", "false"),
+    COMPLAINT_QUEUE("complaints_queue_desc", "true"),
     {"sla_policies_list",
      "SELECT sla_policy_json(p)::text FROM sla_policies p ORDER BY"
      " array_position(ARRAY['critical', 'high', 'medium', 'low'], p.severity)"},
@@ -585,7 +584,7 @@ static void list_complaints(struct request *r, const char *customer)
         others = others || params[i];
     if (family == 0 && lp.sort == 0 && !others && params[0] && !strchr(params[0], ',') &&
         params[1] && !strchr(params[1], ','))
-        page = lp.desc ? "complaints_queue_desc" : "complaints_queue_asc"; /* QUEUE_FILTERS */
+        page = lp.desc ? "complaints_queue_desc" : "complaints_queue_asc"; /* COMPLAINT_QUEUE */
     run_list(r, &lp, page, COUNTS[family], 11, params, customer ? CUSTOMER_PARENT(customer) : NULL);
 }
 
