@@ -467,6 +467,39 @@ TEST(bulk_honours_idempotency_key)
 
 /* ---- field-level history --------------------------------------------------------------- */
 
+TEST(a_customer_with_history_cannot_be_deleted_by_hand)
+{
+    /* the history keeps its customer with a delete guard instead of a foreign key checked on
+     * every create and update (schema/014): deleting such a customer in SQL is refused with
+     * the foreign key's SQLSTATE, and removing its history first lets it go */
+    struct resp *c =
+        req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"Kept\"}", NULL);
+    CHECK_STATUS(c, 201);
+    const char *id = c->json ? jstr(c->json, "id") : "";
+    PGconn *db = PQconnectdb(getenv("DATABASE_URL"));
+    CHECK(PQstatus(db) == CONNECTION_OK);
+    const char *p[] = {id};
+    PGresult *res =
+        PQexecParams(db, "DELETE FROM customers WHERE id = $1", 1, NULL, p, NULL, NULL, 0);
+    CHECK(PQresultStatus(res) == PGRES_FATAL_ERROR);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    CHECK_STR(state ? state : "", "23503");
+    PQclear(res);
+    res = PQexecParams(db,
+                       "WITH h AS (DELETE FROM customer_history WHERE customer_id = $1)"
+                       " SELECT 1",
+                       1, NULL, p, NULL, NULL, 0);
+    CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
+    PQclear(res);
+    res = PQexecParams(db, "DELETE FROM customers WHERE id = $1", 1, NULL, p, NULL, NULL, 0);
+    CHECK(PQresultStatus(res) == PGRES_COMMAND_OK && !strcmp(PQcmdTuples(res), "1"));
+    PQclear(res);
+    PQfinish(db);
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/customers/%s", id);
+    CHECK_STATUS(req("GET", path, ADMIN_TOKEN, NULL, NULL), 404);
+}
+
 TEST(customer_history_lists_every_change_with_its_fields)
 {
     const char *agent = key_for("agent"), *sup = key_for("supervisor");
