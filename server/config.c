@@ -107,8 +107,8 @@ int config_load(int argc, char **argv)
         fprintf(stderr, "csrd: CSRD_IO must be events or threads\n");
         return -1;
     }
-    c->threads = c->io_events ? (int)(ncpu / 2 > 64 ? 64 : ncpu / 2 > 1 ? ncpu / 2 : 1)
-                             : (int)(ncpu * 8 > 64 ? 64 : ncpu * 8);
+    long workers = ncpu / 2 < 1 ? 1 : ncpu / 2 > 64 ? 64 : ncpu / 2;
+    c->threads = c->io_events ? (int)workers : (int)(ncpu * 8 > 64 ? 64 : ncpu * 8);
     if (threads && parse_int("CSRD_THREADS", threads, 1, 1024, &v) < 0)
         return -1;
     if (threads)

@@ -288,11 +288,13 @@ static struct db_session *pool_acquire(struct db_pool *p)
     struct pool_waiter w = {.thread = coro_current() == NULL};
     if (!w.thread)
         ev_park_init(&w.park);
+    /* w lives on this stack while it is in line: pool_release takes it out before it wakes
+     * this waiter, and a waiter that times out takes itself out below */
     if (p->waiters_tail)
         p->waiters_tail->next = &w;
     else
-        p->waiters = &w;
-    p->waiters_tail = &w;
+        p->waiters = &w;  // cppcheck-suppress autoVariables
+    p->waiters_tail = &w; // cppcheck-suppress autoVariables
     if (w.thread) {
         struct timespec deadline;
         clock_gettime(CLOCK_REALTIME, &deadline);

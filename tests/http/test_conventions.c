@@ -519,6 +519,12 @@ TEST(migrate_command_applies_and_exits_and_bad_config_is_refused)
     snprintf(cmd, sizeof(cmd), "DATABASE_URL= %s migrate >/dev/null 2>&1", CSRD_BIN);
     st = system(cmd);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    snprintf(cmd, sizeof(cmd), "CSRD_IO=fibers %s migrate 2>&1 | grep -q 'CSRD_IO must be'",
+             CSRD_BIN);
+    CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof(cmd), "CSRD_IO=fibers %s migrate >/dev/null 2>&1", CSRD_BIN);
+    st = system(cmd);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
 }
 
 TEST(head_is_answered_like_get_without_body)
