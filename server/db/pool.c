@@ -70,8 +70,8 @@ struct db_rows {
 static struct db_pool primary, replica, streams;
 static bool have_replica;
 static const struct db_stmt *const *stmt_tables;
-static const struct db_stmt **finishing; /* statements with a finish hook or flags, by name */
-static size_t nfinishing;
+static const struct db_stmt **extras; /* statements with a finish hook or flags, by name */
+static size_t nextras;
 static atomic_long pool_waits, connect_failures;
 
 static int pool_init(struct db_pool *p, const char *conninfo, int size)
@@ -98,30 +98,30 @@ static int stmt_cmp(const void *a, const void *b)
                   (*(const struct db_stmt *const *)b)->name);
 }
 
-static const struct db_stmt *finishing_stmt(const char *name)
+static const struct db_stmt *stmt_extras(const char *name)
 {
-    if (!nfinishing)
+    if (!nextras)
         return NULL;
     struct db_stmt key = {.name = name};
     const struct db_stmt *k = &key;
-    const struct db_stmt **hit = bsearch(&k, finishing, nfinishing, sizeof(*finishing), stmt_cmp);
+    const struct db_stmt **hit = bsearch(&k, extras, nextras, sizeof(*extras), stmt_cmp);
     return hit ? *hit : NULL;
 }
 
 int db_init(const struct db_stmt *const *tables)
 {
     stmt_tables = tables;
-    free(finishing);
-    finishing = NULL;
-    nfinishing = 0;
+    free(extras);
+    extras = NULL;
+    nextras = 0;
     for (const struct db_stmt *const *t = tables; *t; t++)
         for (const struct db_stmt *st = *t; st->name; st++)
             if (st->finish || st->flags) {
-                finishing = xrealloc(finishing, (nfinishing + 1) * sizeof(*finishing));
-                finishing[nfinishing++] = st;
+                extras = xrealloc(extras, (nextras + 1) * sizeof(*extras));
+                extras[nextras++] = st;
             }
-    if (nfinishing)
-        qsort(finishing, nfinishing, sizeof(*finishing), stmt_cmp);
+    if (nextras)
+        qsort(extras, nextras, sizeof(*extras), stmt_cmp);
     if (pool_init(&primary, cfg->database_url, cfg->db_pool) < 0)
         return -1;
     if (cfg->read_database_url) {
@@ -707,14 +707,15 @@ static PGresult *pipe_exec(struct db_pool *p, const char *stmt, int nparams,
     return e.res;
 }
 
-static void keep_rows(struct db_session *s, const char *stmt, PGresult *res, struct db_rows **out)
+/* Keeps res with the session (freed when it closes) and runs the statement's finish hook. */
+static void keep_rows(struct db_session *s, const struct db_stmt *f, PGresult *res,
+                      struct db_rows **out)
 {
     struct db_rows *rows = xmalloc(sizeof(*rows));
     rows->res = res;
     rows->first = NULL;
     rows->next = s->results;
     s->results = rows;
-    const struct db_stmt *f = finishing_stmt(stmt);
     if (f && f->finish)
         f->finish(rows);
     *out = rows;
@@ -725,13 +726,13 @@ enum db_status db_exec(struct db_session *s, const char *stmt, int nparams,
 {
     PGresult *res;
     *out = NULL;
+    const struct db_stmt *f = stmt_extras(stmt);
     if (s->light && !s->own) {
-        const struct db_stmt *f = finishing_stmt(stmt);
         res = f && (f->flags & DB_QUICK) ? pipe_exec(s->pool, stmt, nparams, params) : NULL;
         if (res) {
             ExecStatusType rs = PQresultStatus(res);
             if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK) {
-                keep_rows(s, stmt, res, out);
+                keep_rows(s, f, res, out);
                 return DB_OK;
             }
             enum db_status st = record_error(s, res);
@@ -745,7 +746,7 @@ enum db_status db_exec(struct db_session *s, const char *stmt, int nparams,
     enum db_status st = run(d, stmt, NULL, nparams, params, d->reads_only, &res);
     if (st != DB_OK)
         return st;
-    keep_rows(d, stmt, res, out);
+    keep_rows(d, f, res, out);
     return DB_OK;
 }
 

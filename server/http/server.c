@@ -291,6 +291,18 @@ static void dispatch(struct pending *p)
     run_handler(r, rt);
 }
 
+/* A coroutine that started while its connection was answered (CSRD_IO=events) has returned:
+ * when the connection was suspended meanwhile, it goes back to libmicrohttpd, which the
+ * worker runs before it next waits. */
+static void resume_if_suspended(struct MHD_Connection *conn, bool *suspended)
+{
+    if (!*suspended)
+        return;
+    *suspended = false;
+    MHD_resume_connection(conn);
+    this_worker->mhd_due = true;
+}
+
 /* libmicrohttpd's side of a streamed body: parts from the stream, handed out in pieces of
  * at most `max` bytes. */
 struct stream_state {
@@ -313,11 +325,7 @@ static void stream_fetch(void *arg)
     s->end = !s->stream.next(s->stream.cls, &s->part, &failed);
     s->failed = failed;
     s->fetched = true;
-    if (s->suspended) {
-        s->suspended = false;
-        MHD_resume_connection(s->conn);
-        this_worker->mhd_due = true;
-    }
+    resume_if_suspended(s->conn, &s->suspended);
 }
 
 /* libmicrohttpd asks for more of the body. With CSRD_IO=events the next part is made in a
@@ -428,17 +436,15 @@ static void run_request(void *arg)
     db_session_close(p->req.db); /* give the connection back before the bytes go out */
     p->req.db = NULL;
     p->ran = true;
-    if (p->suspended) {
-        p->suspended = false;
-        MHD_resume_connection(p->req.conn);
-        this_worker->mhd_due = true;
-    }
+    resume_if_suspended(p->req.conn, &p->suspended);
 }
 
 /* A bulk import (a body of up to CSRD_MAX_BULK_BODY to parse and validate: a core busy for a
  * while) runs on a thread of its own, so that it never holds up the requests that share its
- * worker's loop. At most two per core at once; beyond that it runs on the loop after all. */
+ * worker's loop. At most two per core at once (offload_max, set at start); beyond that it
+ * runs on the loop after all. */
 static atomic_int offloaded;
+static int offload_max;
 
 static void *offload_main(void *arg)
 {
@@ -454,11 +460,10 @@ static void *offload_main(void *arg)
 
 static bool offload(struct pending *p)
 {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    if (!p->req.route || !(p->req.route->flags & ROUTE_BULK_BODY) || p->too_large ||
-        atomic_fetch_add(&offloaded, 1) >= 2 * (ncpu > 0 ? ncpu : 1)) {
-        if (p->req.route && (p->req.route->flags & ROUTE_BULK_BODY) && !p->too_large)
-            atomic_fetch_sub(&offloaded, 1);
+    if (!p->req.route || !(p->req.route->flags & ROUTE_BULK_BODY) || p->too_large)
+        return false;
+    if (atomic_fetch_add(&offloaded, 1) >= offload_max) {
+        atomic_fetch_sub(&offloaded, 1);
         return false;
     }
     pthread_attr_t attr;
@@ -858,6 +863,8 @@ static void *worker_main(void *arg)
 
 static int start_workers(const struct addrinfo *ai, unsigned base_flags)
 {
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    offload_max = 2 * (ncpu > 0 ? (int)ncpu : 1);
     unsigned flags = base_flags | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     nworkers = cfg->threads;
     workers = xcalloc((size_t)nworkers, sizeof(*workers));
