@@ -250,10 +250,12 @@ static PGconn *connect_conn(const char *conninfo)
 
 static bool session_connect(struct db_session *s)
 {
+    /* the epoch before connecting: a loss found while this connection opens may be its own */
+    long epoch = atomic_load(&s->pool->epoch);
     s->conn = connect_conn(s->pool->conninfo);
     if (!s->conn)
         return false;
-    s->epoch = atomic_load(&s->pool->epoch);
+    s->epoch = epoch;
     s->broken = false;
     s->tx_depth = 0;
     return true;
@@ -359,6 +361,18 @@ static enum db_status fail(struct db_error *e, enum db_status st, const char *re
     return st;
 }
 
+/* An idle connection has nothing to read unless the server has closed it (a restart, a
+ * failover, an administrator's pg_terminate_backend) and its last words wait in the socket.
+ * One poll without waiting finds that before a statement is sent, so that no unit of work
+ * fails for a loss that happened while the connection sat in the pool, whether or not its
+ * first statement could be repeated. Anything else an idle connection may receive (a notice,
+ * a parameter report after a reload) is rare enough that the connection is replaced too. */
+static bool idle_conn_readable(PGconn *c)
+{
+    struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+    return pfd.fd < 0 || poll(&pfd, 1, 0) != 0;
+}
+
 /* A pooled session with a live connection, or NULL with *err filled. */
 static struct db_session *open_pooled(struct db_pool *p, bool reads_only, struct db_error *err)
 {
@@ -367,7 +381,7 @@ static struct db_session *open_pooled(struct db_pool *p, bool reads_only, struct
         fail(err, DB_UNAVAILABLE, "all database connections are busy");
         return NULL;
     }
-    if (s->conn && s->epoch < atomic_load(&p->epoch)) {
+    if (s->conn && (s->epoch < atomic_load(&p->epoch) || idle_conn_readable(s->conn))) {
         PQfinish(s->conn);
         s->conn = NULL;
     }

@@ -60,10 +60,11 @@ const char *unique(const char *prefix);
 
 #define CHECK_STATUS(r, want)                                                                      \
     do {                                                                                           \
-        if ((r)->status != (want)) {                                                               \
+        const struct resp *check_r_ = (r); /* once: r is often a request */                        \
+        if (check_r_->status != (want)) {                                                          \
             check_failures++;                                                                      \
             fprintf(stderr, "%s:%d: status %ld, expected %d; body: %.500s\n", __FILE__, __LINE__,  \
-                    (r)->status, (want), (r)->body ? (r)->body : "");                              \
+                    check_r_->status, (want), check_r_->body ? check_r_->body : "");               \
         }                                                                                          \
     } while (0)
 

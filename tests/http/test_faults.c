@@ -3,6 +3,8 @@
  * CSRD_TEST_PG_CTL ("scripts/pg-ctl.sh DATADIR PORT"), which scripts/test.sh sets. */
 #include "harness.h"
 
+#include <unistd.h>
+
 static void pg_ctl(const char *action)
 {
     const char *ctl = getenv("CSRD_TEST_PG_CTL");
@@ -58,6 +60,64 @@ TEST(database_restart_gives_503_then_recovers_at_once)
         CHECK_STATUS(req("GET", p2, agent, NULL, NULL), 200);
     }
     json_decref(ids);
+}
+
+TEST(connections_closed_while_idle_cost_no_request)
+{
+    /* An administrator (or a failover) ends csrd's backends while they sit in its pool. The
+     * next writes must not meet the dead connections: a write's first statement cannot be
+     * sent again after a loss, so each would answer 503 for an outage long over. Only this
+     * server's backends are ended (its own application_name), so other tests run on. */
+    char app[64], env[1200];
+    snprintf(app, sizeof(app), "%s", unique("csrd-idle-"));
+    snprintf(env, sizeof(env), "DATABASE_URL=%s%sapplication_name=%s", getenv("DATABASE_URL"),
+             strchr(getenv("DATABASE_URL"), '?') ? "&" : "?", app);
+    /* every request looks its key up, and no background job finds the loss first */
+    const char *envs[] = {env, "CSRD_AUTH_CACHE_MS=0", "CSRD_WEBHOOK_POLL_MS=60000", NULL};
+    server_stop();
+    server_start(envs);
+    const char *agent = key_for("agent");
+    /* several connections in use at once, so that the pool holds more than one */
+    const char *paths[8];
+    struct resp *c =
+        req("POST", "/v1/customers", agent, "{\"kind\":\"person\",\"name\":\"Idle\"}", NULL);
+    CHECK_STATUS(c, 201);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
+    for (int i = 0; i < 8; i++)
+        paths[i] = path;
+    struct resp *got[8];
+    req_parallel("GET", paths, 8, agent, got);
+    for (int i = 0; i < 8; i++)
+        CHECK_STATUS(got[i], 200);
+    for (int i = 0; i < 4; i++)
+        CHECK_STATUS(req("PATCH", path, agent, "{\"notes\":\"warm\"}", NULL), 200);
+    CHECK(atoi(db_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                         app)) > 0);
+
+    char pids[512];
+    snprintf(pids, sizeof(pids), "%s",
+             db_scalar("SELECT string_agg(pid::text, ',') FROM pg_stat_activity"
+                       " WHERE application_name = $1",
+                       app));
+    db_scalar("SELECT count(pg_terminate_backend(pid::int))"
+              " FROM unnest(string_to_array($1, ',')) AS pid",
+              pids);
+    for (int i = 0; i < 100 && atoi(db_scalar("SELECT count(*) FROM pg_stat_activity"
+                                              " WHERE pid::text = ANY(string_to_array($1, ','))",
+                                              pids)) > 0;
+         i++)
+        usleep(20000);
+
+    for (int i = 0; i < 8; i++) {
+        CHECK_STATUS(req("POST", "/v1/customers", agent,
+                         "{\"kind\":\"person\",\"name\":\"After the kill\"}", NULL),
+                     201);
+        CHECK_STATUS(req("PATCH", path, agent, "{\"notes\":\"after\"}", NULL), 200);
+        CHECK_STATUS(req("GET", path, agent, NULL, NULL), 200);
+    }
+    server_stop();
+    server_start(NULL);
 }
 
 int main(int argc, char **argv)
