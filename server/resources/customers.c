@@ -198,6 +198,17 @@ const struct db_stmt customers_statements[] = {
      " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
      " SELECT c.id, 'created', $2::jsonb, $3, $4 FROM c)"
      " SELECT * FROM c", customer_rows},
+    /* the same for creates combined by rdb_create: $1 = [{"id", "j", "a", "r"}] */
+    {"customers_insert_combined",
+     "WITH x AS (SELECT (e->>'id')::uuid AS id, e->'j' AS j, e->>'a' AS a, e->>'r' AS r"
+     " FROM jsonb_array_elements($1::jsonb) AS x(e)),"
+     " c AS (INSERT INTO customers (id, created_at, updated_at, " CUSTOMER_COLUMNS ")"
+     " SELECT x.id, " IMPORTED_AT ", " IMPORTED_AT ", " CUSTOMER_VALUES
+     " FROM x, " READ_CUSTOMER("x.j")
+     " RETURNING NULL::text AS json, version AS v, " CUSTOMER_ROW("") "),"
+     " h AS (INSERT INTO customer_history (customer_id, action, changes, actor, actor_role)"
+     " SELECT c.id, 'created', x.j, x.a, x.r FROM c JOIN x ON x.id = c.id)"
+     " SELECT * FROM c", customer_rows},
     {"customers_exists", "SELECT 1 FROM customers WHERE id = $1"},
     {"customers_get", "SELECT NULL::text, c.version, " CUSTOMER_ROW("c.")
                       " FROM customers c WHERE c.id = $1", customer_rows, DB_QUICK},
@@ -296,6 +307,7 @@ static const struct record_kind CUSTOMER = {
     .path = "/v1/customers",
     .fields = CUSTOMER_FIELDS,
     .insert_stmt = "customers_insert",
+    .insert_combined = "customers_insert_combined",
     .lock_stmt = "customers_lock",
     .update_stmt = "customers_update",
     .constraints = CUSTOMER_CONSTRAINTS,

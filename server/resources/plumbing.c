@@ -411,11 +411,12 @@ void record_create(struct request *r, const struct record_kind *k)
         uuid7_new(id);
         char *doc = json_text(body);
         const char *params[] = {id, doc, r->who.name, role_name(r->who.role)};
-        struct db_rows *rows =
-            rdb_run_mapped(r, k->insert_stmt, k->history ? 4 : 2, params, k->constraints);
+        const char *json, *version;
+        bool ok = rdb_create(r, k->insert_stmt, k->insert_combined, k->history ? 4 : 2, params,
+                             k->constraints, &json, &version);
         free(doc);
-        if (rows)
-            reply_returned(r, 201, rows, arena_printf(&r->arena, "%s/%s", k->path, id));
+        if (ok)
+            reply_record(r, 201, json, version, arena_printf(&r->arena, "%s/%s", k->path, id));
     }
     json_decref(body);
 }

@@ -76,9 +76,10 @@ struct record_kind {
     const char *what; /* "customer", for 404 details */
     const char *path; /* "/v1/customers", the Location prefix */
     const struct field_spec *fields;
-    const char *insert_stmt; /* $1 id, $2 document -> json, version */
-    const char *lock_stmt;   /* $1 id -> json, version, ... (FOR UPDATE) */
-    const char *update_stmt; /* $1 id, $2 version, $3 merged document -> json, version */
+    const char *insert_stmt;     /* $1 id, $2 document -> json, version */
+    const char *insert_combined; /* optional: the same for many records (see rdb_create) */
+    const char *lock_stmt;       /* $1 id -> json, version, ... (FOR UPDATE) */
+    const char *update_stmt;     /* $1 id, $2 version, $3 merged document -> json, version */
     /* the statements also write a history entry: insert takes $3 actor, $4 actor role; update
      * takes $4 actor, $5 actor role, $6 the field changes (JSON) */
     bool history;

@@ -24,6 +24,15 @@ struct db_rows *rdb_run(struct request *r, const char *stmt, int nparams,
 struct db_rows *rdb_run_mapped(struct request *r, const char *stmt, int nparams,
                                const char *const *params, const struct constraint_field *map);
 
+/* A create: runs stmt (one record: $1 id, $2 document[, $3 actor, $4 role]) and sets *json and
+ * *version (valid until the request completes). With combined (the same insert over
+ * $1 = [{"id", "j": document[, "a": actor, "r": role]}], returning the same columns with the
+ * id in column 2), creates that wait for others of their kind on the same event-loop worker
+ * run together in one statement and one transaction; see rdb.c. False with a problem queued. */
+bool rdb_create(struct request *r, const char *stmt, const char *combined, int nparams,
+                const char *const *params, const struct constraint_field *map, const char **json,
+                const char **version);
+
 /* Runs body in a transaction on the primary: body returns true to commit (having prepared the
  * response), false to roll back (a problem queued, by a failed statement or by itself). A
  * serialization failure or deadlock, in the body or at commit, runs the body again (three

@@ -399,30 +399,39 @@ struct resp *req(const char *method, const char *path, const char *token, const 
     return req_raw(method, path, token, body, body ? strlen(body) : 0, headers, true);
 }
 
-void req_parallel(const char *method, const char *const *paths, int n, const char *token,
-                  struct resp **out)
+/* paths[i] (or path), bodies[i] (JSON, or none), tokens[i] (or token), all at once */
+static void parallel(const char *method, const char *path, const char *const *paths,
+                     const char *const *bodies, const char *token, const char *const *tokens, int n,
+                     struct resp **out)
 {
     CURLM *multi = curl_multi_init();
     CURL **easy = calloc((size_t)n, sizeof(*easy));
-    char auth[512];
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
-    struct curl_slist *h = token ? curl_slist_append(NULL, auth) : NULL;
+    struct curl_slist **h = calloc((size_t)n, sizeof(*h));
     for (int i = 0; i < n; i++) {
         struct resp_node *node = calloc(1, sizeof(*node));
         node->next = all_resps;
         all_resps = node;
         out[i] = &node->r;
-        char url[4096];
-        snprintf(url, sizeof(url), "%s%s", base, paths[i]);
+        char url[4096], auth[512];
+        snprintf(url, sizeof(url), "%s%s", base, paths ? paths[i] : path);
+        const char *tok = tokens ? tokens[i] : token;
+        if (tok) {
+            snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+            h[i] = curl_slist_append(h[i], auth);
+        }
         easy[i] = curl_easy_init();
         curl_easy_setopt(easy[i], CURLOPT_URL, url);
         curl_easy_setopt(easy[i], CURLOPT_CUSTOMREQUEST, method);
+        if (bodies && bodies[i]) {
+            h[i] = curl_slist_append(h[i], "Content-Type: application/json");
+            curl_easy_setopt(easy[i], CURLOPT_POSTFIELDS, bodies[i]);
+        }
         curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(easy[i], CURLOPT_WRITEDATA, out[i]);
         curl_easy_setopt(easy[i], CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(easy[i], CURLOPT_HEADERDATA, out[i]);
         curl_easy_setopt(easy[i], CURLOPT_TIMEOUT, 30L);
-        curl_easy_setopt(easy[i], CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(easy[i], CURLOPT_HTTPHEADER, h[i]);
         curl_multi_add_handle(multi, easy[i]); /* each on a connection of its own, at once */
     }
     int running = 1;
@@ -438,13 +447,26 @@ void req_parallel(const char *method, const char *const *paths, int n, const cha
         const char *ct = resp_header(out[i], "Content-Type");
         if (out[i]->body && ct && strstr(ct, "json") && !strstr(ct, "ndjson"))
             out[i]->json = json_load_stored(out[i]->body);
-        check_against_spec(method, paths[i], out[i]);
+        check_against_spec(method, paths ? paths[i] : path, out[i]);
         curl_multi_remove_handle(multi, easy[i]);
         curl_easy_cleanup(easy[i]);
+        curl_slist_free_all(h[i]);
     }
-    curl_slist_free_all(h);
+    free(h);
     free(easy);
     curl_multi_cleanup(multi);
+}
+
+void req_parallel(const char *method, const char *const *paths, int n, const char *token,
+                  struct resp **out)
+{
+    parallel(method, NULL, paths, NULL, token, NULL, n, out);
+}
+
+void req_parallel_bodies(const char *method, const char *path, const char *const *bodies,
+                         const char *const *tokens, int n, struct resp **out)
+{
+    parallel(method, path, NULL, bodies, NULL, tokens, n, out);
 }
 
 const char *unique(const char *prefix)

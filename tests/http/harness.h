@@ -39,6 +39,9 @@ struct resp *req(const char *method, const char *path, const char *token, const 
  * answers in out[i], each checked against the spec. */
 void req_parallel(const char *method, const char *const *paths, int n, const char *token,
                   struct resp **out);
+/* n requests to one path, with JSON bodies[i] and tokens[i], all sent at once likewise. */
+void req_parallel_bodies(const char *method, const char *path, const char *const *bodies,
+                         const char *const *tokens, int n, struct resp **out);
 /* The same without the spec check (for deliberately broken requests whose answers the spec
  * documents only generally, e.g. raw bytes). */
 struct resp *req_raw(const char *method, const char *path, const char *token, const char *body,

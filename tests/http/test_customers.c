@@ -133,6 +133,100 @@ TEST(duplicate_external_ref_is_409)
     CHECK(strstr(jstr(r->json, "detail"), "external_ref") != NULL);
 }
 
+/* Creates that wait for one another on a worker run as one statement (rdb_create); each still
+ * gets its own record, its own answer and its own history entry with its own actor. One worker,
+ * so that the 40 requests meet. */
+TEST(concurrent_creates_share_a_statement_and_each_gets_its_own_answer)
+{
+    const char *envs[] = {"CSRD_THREADS=1", NULL};
+    server_stop();
+    server_start(envs);
+    enum { N = 40 };
+    const char *agent = key_for("agent"), *tag = unique("comb");
+    char bodies[N][256];
+    const char *b[N], *tokens[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(bodies[i], sizeof(bodies[i]),
+                 "{\"kind\":\"person\",\"name\":\"Combined %d\",\"external_ref\":\"%s-%d\","
+                 "\"tags\":[\"%s\"]}",
+                 i, tag, i, tag);
+        b[i] = bodies[i];
+        tokens[i] = i % 2 ? ADMIN_TOKEN : agent;
+    }
+    struct resp *out[N];
+    req_parallel_bodies("POST", "/v1/customers", b, tokens, N, out);
+    for (int i = 0; i < N; i++) {
+        CHECK_STATUS(out[i], 201);
+        char name[32], ref[128], loc[128];
+        snprintf(name, sizeof(name), "Combined %d", i);
+        snprintf(ref, sizeof(ref), "%s-%d", tag, i);
+        CHECK_STR(jstr(out[i]->json, "name"), name);
+        CHECK_STR(jstr(out[i]->json, "external_ref"), ref);
+        snprintf(loc, sizeof(loc), "/v1/customers/%s", jstr(out[i]->json, "id"));
+        CHECK(resp_header(out[i], "Location") && strstr(resp_header(out[i], "Location"), loc));
+        CHECK(resp_header(out[i], "ETag") != NULL);
+        struct resp *g = req("GET", loc, agent, NULL, NULL);
+        CHECK_STATUS(g, 200);
+        CHECK_STR(jstr(g->json, "name"), name);
+    }
+    CHECK_STR(db_scalar("SELECT count(*) FROM customers WHERE $1 = ANY(tags)", tag), "40");
+    /* fewer transactions than records: they were combined */
+    CHECK(atoi(db_scalar("SELECT count(DISTINCT xmin::text) FROM customers WHERE $1 = ANY(tags)",
+                         tag)) < N);
+    /* each history entry carries the actor of its own request */
+    CHECK_STR(db_scalar("SELECT count(*) FROM customer_history h JOIN customers c"
+                        " ON c.id = h.customer_id WHERE $1 = ANY(c.tags) AND h.action = 'created'"
+                        " AND h.actor_role = CASE WHEN c.name ~ '[02468]$' THEN 'agent'"
+                        " ELSE 'admin' END AND h.changes->>'name' = c.name",
+                        tag),
+              "40");
+    CHECK_STR(db_scalar("SELECT count(*) FROM changes WHERE action = 'created' AND id IN"
+                        " (SELECT id FROM customers WHERE $1 = ANY(tags))",
+                        tag),
+              "40");
+    server_stop();
+    server_start(NULL);
+}
+
+TEST(a_failing_record_among_combined_creates_fails_alone)
+{
+    const char *envs[] = {"CSRD_THREADS=1", NULL};
+    server_stop();
+    server_start(envs);
+    enum { N = 24, BAD = 13 };
+    const char *tag = unique("combfail");
+    char taken[160];
+    snprintf(taken, sizeof(taken),
+             "{\"kind\":\"person\",\"name\":\"First\",\"external_ref\":\"%s\"}", tag);
+    CHECK_STATUS(create(ADMIN_TOKEN, taken), 201);
+    char bodies[N][256];
+    const char *b[N], *tokens[N];
+    for (int i = 0; i < N; i++) {
+        if (i == BAD)
+            snprintf(
+                bodies[i], sizeof(bodies[i]),
+                "{\"kind\":\"person\",\"name\":\"Dup\",\"external_ref\":\"%s\",\"tags\":[\"%s\"]}",
+                tag, tag);
+        else
+            snprintf(bodies[i], sizeof(bodies[i]),
+                     "{\"kind\":\"person\",\"name\":\"Fine %d\",\"tags\":[\"%s\"]}", i, tag);
+        b[i] = bodies[i];
+        tokens[i] = ADMIN_TOKEN;
+    }
+    struct resp *out[N];
+    req_parallel_bodies("POST", "/v1/customers", b, tokens, N, out);
+    for (int i = 0; i < N; i++)
+        CHECK_STATUS(out[i], i == BAD ? 409 : 201);
+    CHECK(strstr(jstr(out[BAD]->json, "detail"), "external_ref") != NULL);
+    CHECK_STR(db_scalar("SELECT count(*) FROM customers WHERE $1 = ANY(tags)", tag), "23");
+    CHECK_STR(db_scalar("SELECT count(*) FROM customer_history h JOIN customers c"
+                        " ON c.id = h.customer_id WHERE $1 = ANY(c.tags)",
+                        tag),
+              "23");
+    server_stop();
+    server_start(NULL);
+}
+
 TEST(get_unknown_or_malformed_id_is_404)
 {
     CHECK_STATUS(
