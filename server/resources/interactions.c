@@ -81,6 +81,12 @@ const struct db_stmt interactions_statements[] = {
      "INSERT INTO interactions (id, " INTERACTION_COLUMNS ")"
      " SELECT $1::uuid, " INTERACTION_VALUES " FROM (SELECT $2::jsonb AS j) s"
      " RETURNING interaction_json(interactions)::text, version"},
+    /* the same for creates combined by rdb_create: $1 = [{"id", "j"}] */
+    {"interactions_insert_combined",
+     "INSERT INTO interactions (id, " INTERACTION_COLUMNS ")"
+     " SELECT (e->>'id')::uuid, " INTERACTION_VALUES
+     " FROM jsonb_array_elements($1::jsonb) AS x(e), LATERAL (SELECT e->'j' AS j) s"
+     " RETURNING interaction_json(interactions)::text, version, id"},
     {"interactions_get",
      "SELECT interaction_json(i)::text, i.version FROM interactions i WHERE i.id = $1", NULL,
      DB_QUICK},
@@ -168,6 +174,7 @@ static const struct record_kind INTERACTION = {
     .path = "/v1/interactions",
     .fields = INTERACTION_FIELDS,
     .insert_stmt = "interactions_insert",
+    .insert_combined = "interactions_insert_combined",
     .lock_stmt = "interactions_lock",
     .update_stmt = "interactions_update",
     .constraints = INTERACTION_CONSTRAINTS,

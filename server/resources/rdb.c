@@ -217,10 +217,10 @@ static bool lead(struct request *r, struct lane *l, struct waiter *self, struct 
     }
     strbuf_puts(&sb, "]");
     char *param = strbuf_take(&sb, NULL);
-    const char *params[] = {param};
     enum db_status st = DB_UNAVAILABLE;
     if (session(r))
         for (int attempt = 1;; attempt++) {
+            const char *params[] = {param};
             st = db_exec(r->db, l->stmt, 1, params, rows);
             if (st != DB_RETRY || attempt == TX_ATTEMPTS)
                 break;

@@ -161,6 +161,65 @@ TEST(interaction_complaint_must_belong_to_the_customer)
     CHECK_STATUS(req("POST", "/v1/interactions", key_for("agent"), body, NULL), 201);
 }
 
+/* Interactions logged at once on one worker share a statement (rdb_create); one that the
+ * database refuses (no such customer, a complaint of another customer) fails alone. */
+TEST(concurrent_interactions_are_combined_and_a_refused_one_fails_alone)
+{
+    const char *envs[] = {"CSRD_THREADS=1", NULL};
+    server_stop();
+    server_start(envs);
+    const char *cust = customer(NULL), *other = customer(NULL);
+    struct resp *foreign = complaint(other, NULL);
+    enum { N = 30, NO_CUSTOMER = 7, WRONG_COMPLAINT = 19 };
+    const char *subject = unique("call");
+    char bodies[N][400];
+    const char *b[N], *tokens[N];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            if (round == 1 && i == NO_CUSTOMER)
+                snprintf(bodies[i], sizeof(bodies[i]),
+                         "{\"customer_id\":\"01a20c70-293b-7304-a1e5-000000000000\","
+                         "\"channel\":\"phone\",\"direction\":\"inbound\",\"subject\":\"%s\"}",
+                         subject);
+            else if (round == 1 && i == WRONG_COMPLAINT)
+                snprintf(bodies[i], sizeof(bodies[i]),
+                         "{\"customer_id\":\"%s\",\"channel\":\"phone\",\"direction\":\"inbound\","
+                         "\"subject\":\"%s\",\"complaint_id\":\"%s\"}",
+                         cust, subject, jstr(foreign->json, "id"));
+            else
+                snprintf(bodies[i], sizeof(bodies[i]),
+                         "{\"customer_id\":\"%s\",\"channel\":\"phone\",\"direction\":\"inbound\","
+                         "\"subject\":\"%s\",\"body\":\"round %d call %d\"}",
+                         cust, subject, round, i);
+            b[i] = bodies[i];
+            tokens[i] = key_for("agent");
+        }
+        struct resp *out[N];
+        req_parallel_bodies("POST", "/v1/interactions", b, tokens, N, out);
+        for (int i = 0; i < N; i++) {
+            if (round == 1 && (i == NO_CUSTOMER || i == WRONG_COMPLAINT)) {
+                CHECK_STATUS(out[i], 422);
+                CHECK(out[i]->body &&
+                      strstr(out[i]->body, i == NO_CUSTOMER ? "\"field\":\"customer_id\""
+                                                            : "\"field\":\"complaint_id\""));
+                continue;
+            }
+            CHECK_STATUS(out[i], 201);
+            char text[64];
+            snprintf(text, sizeof(text), "round %d call %d", round, i);
+            CHECK_STR(jstr(out[i]->json, "body"), text);
+            CHECK_STR(jstr(out[i]->json, "customer_id"), cust);
+        }
+        if (round == 0) /* fewer transactions than records: they were combined */
+            CHECK(atoi(db_scalar("SELECT count(DISTINCT xmin::text) FROM interactions"
+                                 " WHERE subject = $1",
+                                 subject)) < N);
+    }
+    CHECK_STR(db_scalar("SELECT count(*) FROM interactions WHERE subject = $1", subject), "58");
+    server_stop();
+    server_start(NULL);
+}
+
 TEST(interaction_patch_delete_and_customer_list)
 {
     const char *cust = customer(NULL);
