@@ -246,7 +246,8 @@ run_pgbench() { # script-path output-name
 pgss_reset() { "${psql_su[@]}" -c "SELECT pg_stat_statements_reset()" >/dev/null; }
 pgss_report() { # label requests
   "${psql_su[@]}" -F$'\t' -c "
-    SELECT sum(calls), sum(total_exec_time), regexp_replace(query, '\s+', ' ', 'g') AS q
+    SELECT sum(calls), sum(total_exec_time), regexp_replace(query, '\s+', ' ', 'g') AS q,
+           sum(rows)
     FROM pg_stat_statements
     WHERE userid = 'csrd'::regrole AND dbid = (SELECT oid FROM pg_database WHERE datname = 'csrd')
     GROUP BY q ORDER BY 2 DESC" >"$work/pgss.tsv"
@@ -264,11 +265,12 @@ pgss_report() { # label requests
     FNR == NR { name[norm($2)] = $1; next }
     { calls += $1; ms += $2; q = norm($3); s = (q in name) ? name[q] : substr($3, 1, 90)
       if (!(s in c)) order[++k] = s
-      c[s] += $1; t[s] += $2 }
+      c[s] += $1; t[s] += $2; rw[s] += $4 }
     END { printf "%-22s %7.3f ms per request, %.2f statements per request (%d requests)\n",
                  label, (n > 0 ? ms / n : 0), (n > 0 ? calls / n : 0), n
           for (i = 1; i <= k; i++) if (c[order[i]] * 100 >= n)
-            printf "    %9d calls  %7.3f ms mean  %s\n", c[order[i]], t[order[i]] / c[order[i]], order[i] }' "$work/statements.tsv" "$work/pgss.tsv" >>"$work/dbtime.txt"
+            printf "    %9d calls  %7.3f ms mean  %6.1f rows/call  %s\n", c[order[i]],
+                   t[order[i]] / c[order[i]], rw[order[i]] / c[order[i]], order[i] }' "$work/statements.tsv" "$work/pgss.tsv" >>"$work/dbtime.txt"
 }
 # measures one server: reset pg_stat_statements, wrk, database time per request
 measure() { # label lua-script port output-name
