@@ -25,7 +25,7 @@ static unsigned hash_key(const char *s)
     return h;
 }
 
-bool ratelimit_allow(const char *key_id, double rate, int *retry_after_s)
+bool ratelimit_allow(const char *key_id, double rate, struct ratelimit_state *st)
 {
     uint64_t now = time_mono_us() / 1000; /* a wall-clock step back must not refill buckets */
     double burst = rate < 1 ? 1 : rate;
@@ -56,10 +56,13 @@ bool ratelimit_allow(const char *key_id, double rate, int *retry_after_s)
     bool ok = b->tokens >= 1.0;
     if (ok)
         b->tokens -= 1.0;
-    else
-        *retry_after_s = (int)ceil((1.0 - b->tokens) / rate);
+    double tokens = b->tokens;
     pthread_mutex_unlock(&lock);
-    if (!ok && *retry_after_s < 1)
-        *retry_after_s = 1;
+    st->limit = (int)burst;
+    st->remaining = (int)floor(tokens);
+    st->reset = (int)ceil((burst - tokens) / rate);
+    st->retry_after = ok ? 0 : (int)ceil((1.0 - tokens) / rate);
+    if (!ok && st->retry_after < 1)
+        st->retry_after = 1;
     return ok;
 }

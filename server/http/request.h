@@ -65,7 +65,12 @@ struct request {
     struct principal who; /* role ROLE_NONE on unauthenticated routes */
     struct response resp;
     const struct route *route;
-    bool prefer_replica;      /* the route only reads: may use CSRD_READ_DATABASE_URL */
+    bool prefer_replica; /* the route only reads: may use CSRD_READ_DATABASE_URL */
+    bool rate_limited;   /* CSRD_RATE_LIMIT counted this request: rate holds its key's
+                            bucket for the RateLimit-* headers */
+    struct {
+        int limit, remaining, reset;
+    } rate;
     bool http10;              /* an HTTP/1.0 request: no chunked transfer coding */
     struct db_session *db;    /* NULL until the first statement; closed by the HTTP layer */
     enum db_status db_failed; /* status of the last failed statement, DB_OK when none */

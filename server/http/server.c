@@ -34,7 +34,9 @@
 
 #define CORS_ALLOW_HEADERS                                                                         \
     "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
-#define CORS_EXPOSE_HEADERS "ETag, Location, Link, X-Request-Id, Retry-After"
+#define CORS_EXPOSE_HEADERS                                                                        \
+    "ETag, Location, Link, X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, "      \
+    "RateLimit-Reset"
 
 static struct MHD_Daemon *daemon_handle; /* CSRD_IO=threads */
 static atomic_int inflight;
@@ -214,13 +216,20 @@ static bool admit(struct request *r, const struct route *rt)
         http_problem(r, 403, detail);
         return false;
     }
-    int retry = 1;
-    if (cfg->rate_limit > 0 && !ratelimit_allow(r->who.key_id, cfg->rate_limit, &retry)) {
-        char secs[16];
-        snprintf(secs, sizeof(secs), "%d", retry);
-        http_add_header(r, "Retry-After", secs);
-        http_problem(r, 429, "rate limit exceeded for this API key (CSRD_RATE_LIMIT)");
-        return false;
+    if (cfg->rate_limit > 0) {
+        struct ratelimit_state rl;
+        bool allowed = ratelimit_allow(r->who.key_id, cfg->rate_limit, &rl);
+        r->rate_limited = true; /* the headers go on whatever the answer is (queue) */
+        r->rate.limit = rl.limit;
+        r->rate.remaining = rl.remaining;
+        r->rate.reset = rl.reset;
+        if (!allowed) {
+            char secs[16];
+            snprintf(secs, sizeof(secs), "%d", rl.retry_after);
+            http_add_header(r, "Retry-After", secs);
+            http_problem(r, 429, "rate limit exceeded for this API key (CSRD_RATE_LIMIT)");
+            return false;
+        }
     }
     if (r->prefer_replica && r->db && db_has_replica()) {
         db_session_close(r->db); /* the lookup's primary session; reads go to the replica */
@@ -417,6 +426,15 @@ static enum MHD_Result queue(struct pending *p)
         MHD_add_response_header(resp, "Vary", "Origin");
     for (struct http_header *h = r->resp.headers; h; h = h->next)
         MHD_add_response_header(resp, h->name, h->value);
+    if (r->rate_limited) {
+        char v[3][16];
+        snprintf(v[0], sizeof(v[0]), "%d", r->rate.limit);
+        snprintf(v[1], sizeof(v[1]), "%d", r->rate.remaining);
+        snprintf(v[2], sizeof(v[2]), "%d", r->rate.reset);
+        MHD_add_response_header(resp, "RateLimit-Limit", v[0]);
+        MHD_add_response_header(resp, "RateLimit-Remaining", v[1]);
+        MHD_add_response_header(resp, "RateLimit-Reset", v[2]);
+    }
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->resp.status, resp);
     MHD_destroy_response(resp);
     p->answered = true;

@@ -274,7 +274,7 @@ TEST(cors_headers_on_actual_request)
           strstr(exposed, "Link"));
 }
 
-TEST(rate_limit_gives_429_with_retry_after)
+TEST(rate_limit_gives_429_with_retry_after_and_ratelimit_headers)
 {
     server_stop();
     const char *env[] = {"CSRD_RATE_LIMIT=2", NULL};
@@ -289,8 +289,40 @@ TEST(rate_limit_gives_429_with_retry_after)
     }
     CHECK(limited >= 5);
     CHECK(last && resp_header(last, "Retry-After") != NULL);
+    /* every authenticated answer says where the key stands (the 429s too) */
+    CHECK(last && resp_header(last, "RateLimit-Limit") &&
+          !strcmp(resp_header(last, "RateLimit-Limit"), "2"));
+    CHECK(last && resp_header(last, "RateLimit-Remaining") &&
+          !strcmp(resp_header(last, "RateLimit-Remaining"), "0"));
+    CHECK(last && resp_header(last, "RateLimit-Reset") &&
+          atoi(resp_header(last, "RateLimit-Reset")) >= 1);
+    sleep(2); /* the bucket fills again */
+    struct resp *ok = req("GET", "/v1/customers?limit=1", t, NULL, NULL);
+    CHECK_STATUS(ok, 200);
+    CHECK_STR(resp_header(ok, "RateLimit-Limit"), "2");
+    CHECK_STR(resp_header(ok, "RateLimit-Remaining"), "1");
+    CHECK_STR(resp_header(ok, "RateLimit-Reset"), "1");
+    /* and so does a refusal of the request itself, once the key is known */
+    struct resp *bad = req("GET", "/v1/customers?limit=0", t, NULL, NULL);
+    CHECK_STATUS(bad, 400);
+    CHECK(resp_header(bad, "RateLimit-Remaining") != NULL);
+    /* without a valid key there is no bucket to report */
+    struct resp *anon = req("GET", "/v1/customers?limit=1", NULL, NULL, NULL);
+    CHECK_STATUS(anon, 401);
+    CHECK(resp_header(anon, "RateLimit-Limit") == NULL);
+    const char *cors[] = {"Origin: https://app.example.com", NULL};
+    struct resp *c = req("GET", "/v1/customers?limit=1", key_for("agent"), NULL, cors);
+    const char *exposed = resp_header(c, "Access-Control-Expose-Headers");
+    CHECK(exposed && strstr(exposed, "RateLimit-Remaining") && strstr(exposed, "RateLimit-Reset"));
     server_stop();
     server_start(NULL);
+}
+
+TEST(no_rate_limit_headers_when_it_is_off)
+{
+    struct resp *r = req("GET", "/v1/customers?limit=1", key_for("viewer"), NULL, NULL);
+    CHECK_STATUS(r, 200);
+    CHECK(resp_header(r, "RateLimit-Limit") == NULL);
 }
 
 /* A raw connection that sends part of a request and then nothing. */

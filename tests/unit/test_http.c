@@ -2,6 +2,37 @@
 #include "check.h"
 #include "http/headers.h"
 #include "http/query.h"
+#include "http/ratelimit.h"
+
+TEST(rate_limit_bucket_reports_its_state)
+{
+    /* 3 per second: a burst of 3, then refusals; each answer describes the bucket */
+    struct ratelimit_state st;
+    const char *key = "01a20c70-0000-7000-8000-0000000ra7e1";
+    CHECK(ratelimit_allow(key, 3, &st));
+    CHECK_INT(st.limit, 3);
+    CHECK_INT(st.remaining, 2);
+    CHECK_INT(st.reset, 1); /* one token used: full again within a second */
+    CHECK_INT(st.retry_after, 0);
+    CHECK(ratelimit_allow(key, 3, &st));
+    CHECK(ratelimit_allow(key, 3, &st));
+    CHECK_INT(st.remaining, 0);
+    CHECK(!ratelimit_allow(key, 3, &st));
+    CHECK_INT(st.remaining, 0);
+    CHECK_INT(st.retry_after, 1);
+    CHECK(st.reset >= 1 && st.reset <= 2);
+    /* a slow rate: one request per 10 s, so the next comes after up to 10 s */
+    const char *slow = "01a20c70-0000-7000-8000-0000000ra7e2";
+    CHECK(ratelimit_allow(slow, 0.1, &st));
+    CHECK_INT(st.limit, 1);
+    CHECK_INT(st.remaining, 0);
+    CHECK(!ratelimit_allow(slow, 0.1, &st));
+    CHECK(st.retry_after >= 9 && st.retry_after <= 10);
+    CHECK(st.reset >= 9 && st.reset <= 10);
+    /* other keys have buckets of their own */
+    CHECK(ratelimit_allow("01a20c70-0000-7000-8000-0000000ra7e3", 3, &st));
+    CHECK_INT(st.remaining, 2);
+}
 
 TEST(content_type_json)
 {
