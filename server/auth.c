@@ -16,8 +16,13 @@
 
 // clang-format off
 const struct db_stmt auth_statements[] = {
-    {"auth_lookup", "SELECT id, name, role FROM api_keys"
-                    " WHERE token_hash = $1 AND revoked_at IS NULL"},
+    /* a live key, not expired; its last use is written at most once a minute (schema/015) */
+    {"auth_lookup",
+     "WITH k AS (SELECT id, name, role, last_used_at FROM api_keys WHERE token_hash = $1"
+     " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())),"
+     " u AS (UPDATE api_keys a SET last_used_at = csrd_now() FROM k WHERE a.id = k.id"
+     " AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'))"
+     " SELECT id, name, role FROM k"},
     {"auth_ensure_admin",
      "INSERT INTO api_keys (id, name, role, token_hash, token_prefix)"
      " VALUES ($1, 'admin (CSRD_ADMIN_TOKEN)', 'admin', $2, $3)"

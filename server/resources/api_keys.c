@@ -6,6 +6,7 @@
 #include "resources/api_keys.h"
 #include "auth.h"
 #include "resources/plumbing.h"
+#include "util/timefmt.h"
 #include "util/uuid7.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@ static const char *const ROLES[] = {"viewer", "agent", "supervisor", "admin", NU
 static const struct field_spec API_KEY_FIELDS[] = {
     {.name = "name", .type = F_STRING, .flags = FIELD_REQUIRED, .min = 1, .max = 100},
     {.name = "role", .type = F_ENUM, .flags = FIELD_REQUIRED, .enum_values = ROLES},
+    {.name = "expires_at", .type = F_TIMESTAMP},
     {0}};
 
 #define API_KEY_LIST(name, cmp, lo, dir)                                                           \
@@ -29,15 +31,17 @@ static const struct field_spec API_KEY_FIELDS[] = {
 
 // clang-format off
 const struct db_stmt api_keys_statements[] = {
-    {"api_keys_insert", "INSERT INTO api_keys (id, name, role, token_hash, token_prefix)"
-                        " VALUES ($1, $2, $3, $4, $5) RETURNING api_key_json(api_keys)::text,"
-                        " version"},
+    {"api_keys_insert", "INSERT INTO api_keys (id, name, role, token_hash, token_prefix,"
+                        " expires_at, created_by_id, created_by_name)"
+                        " VALUES ($1, $2, $3, $4, $5, date_trunc('milliseconds', $6::timestamptz),"
+                        " $7, $8) RETURNING api_key_json(api_keys)::text, version"},
     {"api_keys_get", "SELECT api_key_json(k)::text, k.version FROM api_keys k WHERE k.id = $1"},
     {"api_keys_lock", "SELECT api_key_json(k)::text, k.version FROM api_keys k WHERE k.id = $1"
                       " FOR UPDATE"},
     /* the NOTIFY is delivered to every instance when the transaction commits */
     {"api_keys_revoke", "UPDATE api_keys SET revoked_at = csrd_now(), version = version + 1,"
-                        " updated_at = csrd_now() WHERE id = $1 AND revoked_at IS NULL"
+                        " updated_at = csrd_now(), revoked_by_id = $2, revoked_by_name = $3"
+                        " WHERE id = $1 AND revoked_at IS NULL"
                         " RETURNING pg_notify('csrd_api_key_revoked', id::text)"},
     API_KEY_LIST("api_keys_list_asc", ">",
                  "coalesce($3::timestamptz, '-infinity'), coalesce($4::uuid, "
@@ -55,13 +59,27 @@ static void api_keys_create(struct request *r)
     json_t *body = req_valid_body(r, API_KEY_FIELDS);
     if (!body)
         return;
+    const char *expires = json_string_value(json_object_get(body, "expires_at"));
+    int64_t expires_ms = 0;
+    if (expires && time_rfc3339_to_ms(expires, &expires_ms) &&
+        expires_ms <= (int64_t)time_now_ms()) {
+        json_decref(body);
+        http_problem_field(r, "expires_at", "must lie in the future");
+        return;
+    }
     char id[UUID_STR_LEN], token[49], hash[65], prefix[13];
     uuid7_new(id);
     auth_new_token(token, hash);
     snprintf(prefix, sizeof(prefix), "%.12s", token);
-    const char *params[] = {id, json_string_value(json_object_get(body, "name")),
-                            json_string_value(json_object_get(body, "role")), hash, prefix};
-    struct db_rows *rows = rdb_run(r, "api_keys_insert", 5, params);
+    const char *params[] = {id,
+                            json_string_value(json_object_get(body, "name")),
+                            json_string_value(json_object_get(body, "role")),
+                            hash,
+                            prefix,
+                            expires,
+                            r->who.key_id,
+                            r->who.name};
+    struct db_rows *rows = rdb_run(r, "api_keys_insert", 8, params);
     json_decref(body);
     if (!rows || !reply_returned(r, 201, rows, arena_printf(&r->arena, "/v1/api-keys/%s", id)))
         return;
@@ -87,7 +105,8 @@ static void api_keys_get(struct request *r)
 static void api_keys_revoke(struct request *r)
 {
     const char *id = req_path_uuid(r, 0);
-    if (!id || !lock_and_run(r, "api_keys_lock", "API key", id, "api_keys_revoke", 1, &id, NULL))
+    const char *params[] = {id, r->who.key_id, r->who.name};
+    if (!id || !lock_and_run(r, "api_keys_lock", "API key", id, "api_keys_revoke", 3, params, NULL))
         return;
     auth_forget(id);
     http_reply_empty(r, 204);

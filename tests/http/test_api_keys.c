@@ -1,5 +1,6 @@
 /* Black-box tests of /v1/api-keys and of what keys can do. */
 #include "harness.h"
+#include "util/timefmt.h"
 #include <unistd.h>
 
 static struct resp *new_key(const char *role)
@@ -53,6 +54,76 @@ TEST(revoked_key_is_refused_at_once)
     CHECK_STATUS(req("GET", "/v1/customers?limit=1", token, NULL, NULL), 401);
     struct resp *g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
     CHECK(jstr(g->json, "revoked_at") != NULL);
+}
+
+TEST(keys_expire_and_record_their_last_use_and_the_admins_who_made_and_revoked_them)
+{
+    char body[256], at[48];
+    time_format_ms(time_now_ms() - 1000, at);
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"role\":\"agent\",\"expires_at\":\"%s\"}",
+             unique("exp"), at);
+    struct resp *past = req("POST", "/v1/api-keys", ADMIN_TOKEN, body, NULL);
+    CHECK_STATUS(past, 422);
+    CHECK(past->body && strstr(past->body, "\"field\":\"expires_at\""));
+    CHECK_STATUS(req("POST", "/v1/api-keys", ADMIN_TOKEN,
+                     "{\"name\":\"x\",\"role\":\"agent\",\"expires_at\":\"tomorrow\"}", NULL),
+                 422);
+
+    uint64_t expiry = time_now_ms() + 5000; /* room for the uses below, even under valgrind */
+    time_format_ms(expiry, at);
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"role\":\"agent\",\"expires_at\":\"%s\"}",
+             unique("exp"), at);
+    struct resp *k = req("POST", "/v1/api-keys", ADMIN_TOKEN, body, NULL);
+    CHECK_STATUS(k, 201);
+    CHECK_STR(jstr(k->json, "expires_at"), at);
+    CHECK(json_is_null(json_object_get(k->json, "last_used_at")));
+    CHECK(json_is_null(json_object_get(k->json, "revoked_by")));
+    json_t *by = json_object_get(k->json, "created_by");
+    CHECK_STR(jstr(by, "name"), "admin (CSRD_ADMIN_TOKEN)");
+    CHECK(jstr(by, "id") != NULL);
+    const char *token = jstr(k->json, "token");
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/api-keys/%s", jstr(k->json, "id"));
+
+    /* the first use is recorded; another within the minute does not write again */
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", token, NULL, NULL), 200);
+    struct resp *g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(g, 200);
+    char used[48] = "";
+    snprintf(used, sizeof(used), "%s",
+             jstr(g->json, "last_used_at") ? jstr(g->json, "last_used_at") : "");
+    CHECK(used[0] != '\0');
+    CHECK_INT((long)json_integer_value(json_object_get(g->json, "version")), 1);
+    usleep(1200 * 1000); /* past the key cache (CSRD_AUTH_CACHE_MS, 1 s) */
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", token, NULL, NULL), 200);
+    CHECK_STR(jstr(req("GET", path, ADMIN_TOKEN, NULL, NULL)->json, "last_used_at"), used);
+
+    /* expired: 401, like a revoked key */
+    uint64_t now = time_now_ms();
+    if (now < expiry + 1200) /* past the expiry and the key cache */
+        usleep((useconds_t)(expiry + 1200 - now) * 1000);
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", token, NULL, NULL), 401);
+
+    /* a use a minute after the last one is written again */
+    struct resp *k2 = new_key("viewer");
+    const char *t2 = jstr(k2->json, "token");
+    char p2[128];
+    snprintf(p2, sizeof(p2), "/v1/api-keys/%s", jstr(k2->json, "id"));
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", t2, NULL, NULL), 200);
+    db_scalar("UPDATE api_keys SET last_used_at = now() - interval '2 minutes' WHERE id = $1"
+              " RETURNING 1",
+              jstr(k2->json, "id"));
+    usleep(1200 * 1000);
+    CHECK_STATUS(req("GET", "/v1/customers?limit=1", t2, NULL, NULL), 200);
+    CHECK_STR(db_scalar("SELECT last_used_at > now() - interval '1 minute' FROM api_keys"
+                        " WHERE id = $1",
+                        jstr(k2->json, "id")),
+              "t");
+
+    /* revocation records its admin */
+    CHECK_STATUS(req("DELETE", p2, ADMIN_TOKEN, NULL, NULL), 204);
+    struct resp *rv = req("GET", p2, ADMIN_TOKEN, NULL, NULL);
+    CHECK_STR(jstr(json_object_get(rv->json, "revoked_by"), "name"), "admin (CSRD_ADMIN_TOKEN)");
 }
 
 TEST(revocation_reaches_every_instance_at_once)
