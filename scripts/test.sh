@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$CSRD_ROOT"
 
-csrd_install_deps valgrind
+csrd_install_deps valgrind openssl
 jobs=$(nproc)
 csrd_log "building build/ (release), build-debug/ and build-asan/ (AddressSanitizer + UBSan)"
 csrd_build build

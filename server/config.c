@@ -4,6 +4,9 @@
 #include "config.h"
 #include "http/query.h"
 #include "util/text.h"
+#include "util/xalloc.h"
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +56,35 @@ static const char *env_or(const char *name, const char *fallback)
     return (v && *v) ? v : fallback;
 }
 
+/* The contents of the PEM file named by variable name (at most 1 MiB), or NULL with the
+ * reason printed. */
+static char *read_pem(const char *name, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "csrd: %s: cannot read %s: %s\n", name, path, strerror(errno));
+        return NULL;
+    }
+    enum { MAX_PEM = 1 << 20 };
+    char *buf = xmalloc(MAX_PEM + 1);
+    size_t n = fread(buf, 1, MAX_PEM + 1, f);
+    bool failed = ferror(f);
+    fclose(f);
+    const char *why = failed        ? "a read error"
+                      : n > MAX_PEM ? "larger than 1 MiB"
+                      : n == 0      ? "empty"
+                                    : NULL;
+    buf[n <= MAX_PEM ? n : MAX_PEM] = '\0';
+    if (!why && (strlen(buf) != n || !strstr(buf, "-----BEGIN ")))
+        why = "not a PEM file";
+    if (why) {
+        fprintf(stderr, "csrd: %s: %s is %s\n", name, path, why);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 int config_load(int argc, char **argv)
 {
     struct config *c = &the_config;
@@ -65,6 +97,17 @@ int config_load(int argc, char **argv)
     c->read_database_url = env_or("CSRD_READ_DATABASE_URL", NULL);
     c->cors_origins = env_or("CSRD_CORS_ORIGINS", NULL);
     c->admin_token = env_or("CSRD_ADMIN_TOKEN", NULL);
+    const char *tls_cert = env_or("CSRD_TLS_CERT", NULL), *tls_key = env_or("CSRD_TLS_KEY", NULL);
+    free(c->tls_cert_pem);
+    free(c->tls_key_pem);
+    c->tls_cert_pem = c->tls_key_pem = NULL;
+    if (!tls_cert != !tls_key) {
+        fprintf(stderr, "csrd: CSRD_TLS_CERT and CSRD_TLS_KEY must be set together\n");
+        return -1;
+    }
+    if (tls_cert && (!(c->tls_cert_pem = read_pem("CSRD_TLS_CERT", tls_cert)) ||
+                     !(c->tls_key_pem = read_pem("CSRD_TLS_KEY", tls_key))))
+        return -1;
     c->migrate = true;
 
     const char *listen = env_or("CSRD_LISTEN", "127.0.0.1:8080");

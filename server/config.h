@@ -20,6 +20,8 @@ struct config {
     size_t max_bulk_body;     /* CSRD_MAX_BULK_BODY */
     const char *cors_origins; /* CSRD_CORS_ORIGINS: comma list, "*" or NULL */
     const char *admin_token;  /* CSRD_ADMIN_TOKEN */
+    /* CSRD_TLS_CERT / CSRD_TLS_KEY: the PEM files' contents, read at start; NULL: plain HTTP */
+    char *tls_cert_pem, *tls_key_pem;
     double rate_limit;        /* CSRD_RATE_LIMIT requests/s per key, 0 = off */
     enum log_level log_level; /* CSRD_LOG_LEVEL */
     int auth_cache_ms;        /* CSRD_AUTH_CACHE_MS: how long a verified key is trusted */

@@ -623,6 +623,10 @@ static enum MHD_Result answer_on_socket(struct pending *p, struct MHD_Connection
 {
     struct request *r = &p->req;
     http_problem(r, p->reject_status, p->reject_detail);
+    if (cfg->tls_cert_pem) { /* bytes on the socket would break the TLS stream: close only */
+        p->answered = true;
+        return MHD_NO;
+    }
     char date[64];
     time_t now = time(NULL);
     struct tm tm;
@@ -817,6 +821,11 @@ static struct MHD_Daemon *start_daemon(unsigned flags, const struct addrinfo *ai
     OPT(MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL);
     OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL);
     OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL);
+    if (cfg->tls_cert_pem) { /* HTTPS: libmicrohttpd with GnuTLS */
+        flags |= MHD_USE_TLS;
+        OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls_cert_pem);
+        OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls_key_pem);
+    }
     OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_ARRAY, opts,
@@ -968,13 +977,19 @@ int http_start(const struct http_hooks *h)
     }
     freeaddrinfo(ai);
     if (!first) {
-        log_error("cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
+        if (cfg->tls_cert_pem)
+            log_error("cannot listen on %s:%d with HTTPS: is CSRD_TLS_CERT a PEM certificate "
+                      "and CSRD_TLS_KEY its private key?",
+                      cfg->listen_host, cfg->listen_port);
+        else
+            log_error("cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
         return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(first, MHD_DAEMON_INFO_BIND_PORT);
     int bound = info ? info->port : cfg->listen_port;
-    printf("csrd listening on http://%s:%d (%d %s, %d database connections)\n", cfg->listen_host,
-           bound, cfg->threads, cfg->io_events ? "event-loop workers" : "threads", cfg->db_pool);
+    printf("csrd listening on %s://%s:%d (%d %s, %d database connections)\n",
+           cfg->tls_cert_pem ? "https" : "http", cfg->listen_host, bound, cfg->threads,
+           cfg->io_events ? "event-loop workers" : "threads", cfg->db_pool);
     fflush(stdout);
     return 0;
 }

@@ -17,9 +17,11 @@
  * 1 and switch between them with server_select(). */
 static pid_t server_pids[2];
 static char bases[2][64];
+static char cas[2][512]; /* CSRD_TLS_CERT of an HTTPS server: the CA file curl trusts */
 static int current;
 #define server_pid server_pids[current]
 #define base       bases[current]
+#define tls_ca     cas[current]
 static CURL *curl;
 static json_t *spec;
 static int quiet; /* > 0 while trying oneOf alternatives or waiting for start-up */
@@ -342,6 +344,8 @@ struct resp *req_raw(const char *method, const char *path, const char *token, co
     snprintf(url, sizeof(url), "%s%s", base, path);
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
+    if (tls_ca[0])
+        curl_easy_setopt(curl, CURLOPT_CAINFO, tls_ca);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     if (!strcmp(method, "HEAD"))
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
@@ -421,6 +425,8 @@ static void parallel(const char *method, const char *path, const char *const *pa
         }
         easy[i] = curl_easy_init();
         curl_easy_setopt(easy[i], CURLOPT_URL, url);
+        if (tls_ca[0])
+            curl_easy_setopt(easy[i], CURLOPT_CAINFO, tls_ca);
         curl_easy_setopt(easy[i], CURLOPT_CUSTOMREQUEST, method);
         if (bodies && bodies[i]) {
             h[i] = curl_slist_append(h[i], "Content-Type: application/json");
@@ -521,7 +527,11 @@ void server_start(const char *const *env)
         exit(2);
     }
     int port = free_port();
-    snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+    tls_ca[0] = '\0';
+    for (const char *const *e = env; e && *e; e++)
+        if (!strncmp(*e, "CSRD_TLS_CERT=", 14))
+            snprintf(tls_ca, sizeof(cas[0]), "%s", *e + 14);
+    snprintf(base, sizeof(base), "%s://127.0.0.1:%d", tls_ca[0] ? "https" : "http", port);
     fflush(NULL);
     server_pid = fork();
     if (server_pid == 0) {
