@@ -191,6 +191,9 @@ int config_load(int argc, char **argv)
     if (env_long("CSRD_STATEMENT_TIMEOUT_MS", 100, 3600000, 10000, &v) < 0)
         return -1;
     c->statement_timeout_ms = (int)v;
+    if (env_long("CSRD_DRAIN_S", 0, 300, 0, &v) < 0)
+        return -1;
+    c->drain_s = (int)v;
     if (env_long("CSRD_CONNECTION_TIMEOUT", 1, 3600, 30, &v) < 0)
         return -1;
     c->connection_timeout_s = (int)v;

@@ -107,7 +107,18 @@ int main(int argc, char **argv)
         return 1;
     int sig = 0;
     sigwait(&stop, &sig);
-    log_info("signal %d: draining in-flight requests", sig);
+    if (cfg->drain_s > 0) {
+        /* Load balancers see /readyz fail and take this instance out while it still answers
+         * what they send meanwhile; a second signal cuts the drain short. */
+        log_info("signal %d: draining for %d s (CSRD_DRAIN_S; /readyz answers 503)", sig,
+                 cfg->drain_s);
+        http_drain_begin();
+        struct timespec wait = {.tv_sec = cfg->drain_s};
+        siginfo_t info;
+        if (sigtimedwait(&stop, &info, &wait) > 0)
+            log_info("signal %d: drain cut short", info.si_signo);
+    }
+    log_info("signal %d: finishing in-flight requests", sig);
     http_stop();
     webhook_delivery_stop();
     auth_listen_stop();

@@ -54,6 +54,17 @@ struct worker {
 static struct worker *workers;
 static int nworkers;
 static atomic_bool stopping;
+static atomic_bool draining;
+
+void http_drain_begin(void)
+{
+    atomic_store(&draining, true);
+}
+
+bool http_draining(void)
+{
+    return atomic_load(&draining);
+}
 static _Thread_local struct worker *this_worker;
 
 /* Per-connection state while a request is read and answered. Made by on_uri as soon as
@@ -424,6 +435,8 @@ static enum MHD_Result queue(struct pending *p)
     }
     if (cfg->cors_origins)
         MHD_add_response_header(resp, "Vary", "Origin");
+    if (atomic_load(&draining)) /* keep-alive clients go elsewhere for their next request */
+        MHD_add_response_header(resp, "Connection", "close");
     for (struct http_header *h = r->resp.headers; h; h = h->next)
         MHD_add_response_header(resp, h->name, h->value);
     if (r->rate_limited) {

@@ -14,6 +14,11 @@ struct http_hooks {
 
 /* Starts listening per cfg; 0 or -1 (logged). Prints the bound address. hooks is kept. */
 int http_start(const struct http_hooks *hooks);
+/* The drain before a stop (CSRD_DRAIN_S): requests are still served, /readyz answers 503 so
+ * that load balancers take this instance out, and every answer closes its connection so that
+ * keep-alive clients reconnect elsewhere. */
+void http_drain_begin(void);
+bool http_draining(void);
 /* Stops accepting, waits (up to 10 s) for in-flight requests, stops the workers. */
 void http_stop(void);
 #endif

@@ -4,6 +4,7 @@
 #include "resources/system.h"
 #include "db/db.h"
 #include "http/metrics.h"
+#include "http/server.h"
 #include "log.h"
 #include "util/embedded.h"
 #include "util/strbuf.h"
@@ -47,6 +48,11 @@ static void healthz(struct request *r)
 
 static void readyz(struct request *r)
 {
+    if (http_draining()) { /* SIGTERM with CSRD_DRAIN_S: still serving, about to stop */
+        http_add_header(r, "Retry-After", "1");
+        http_problem(r, 503, "this instance is shutting down");
+        return;
+    }
     struct db_error err;
     if (!r->db && db_session_open(DB_PRIMARY, true, &r->db, &err) != DB_OK) {
         http_problem_db(r, &err);

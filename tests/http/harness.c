@@ -585,6 +585,12 @@ void server_start(const char *const *env)
     exit(2);
 }
 
+void server_signal(int sig)
+{
+    if (server_pid > 0)
+        kill(server_pid, sig);
+}
+
 void server_stop(void)
 {
     if (server_pid <= 0)

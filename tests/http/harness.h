@@ -22,6 +22,8 @@ struct resp {
 void server_start(const char *const *env);
 /* SIGTERM, then waits: a clean exit (status 0) is checked. */
 void server_stop(void);
+/* Sends sig to the current server (it keeps counting as running; server_stop reaps it). */
+void server_signal(int sig);
 const char *server_base(void);
 /* A plain TCP connection to the server (blocking; the test closes it), for raw requests the
  * libcurl path cannot send. */

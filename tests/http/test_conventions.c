@@ -2,6 +2,7 @@
  * the served spec. */
 #include "harness.h"
 #include <arpa/inet.h>
+#include <signal.h>
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -608,6 +609,54 @@ TEST(https_with_the_configured_certificate_and_clear_errors_for_bad_files)
     CHECK_INT(system(cmd), 0);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK_INT(system(cmd), 0);
+}
+
+/* SIGTERM with CSRD_DRAIN_S: the instance keeps answering for the drain, /readyz says 503 so
+ * that a load balancer takes it out, answers close their connections, and then it stops
+ * cleanly (exit 0). */
+TEST(sigterm_drains_with_readyz_503_while_requests_are_still_served)
+{
+    const char *envs[] = {"CSRD_DRAIN_S=3", NULL};
+    server_stop();
+    server_start(envs);
+    struct resp *c =
+        req("POST", "/v1/customers", ADMIN_TOKEN, "{\"kind\":\"person\",\"name\":\"Drain\"}", NULL);
+    CHECK_STATUS(c, 201);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
+    CHECK_STATUS(req("GET", "/readyz", NULL, NULL, NULL), 200);
+    server_signal(SIGTERM);
+    usleep(300 * 1000);
+    struct resp *ready = req("GET", "/readyz", NULL, NULL, NULL);
+    CHECK_STATUS(ready, 503);
+    CHECK_STR(resp_header(ready, "Content-Type"), "application/problem+json");
+    CHECK(resp_header(ready, "Retry-After") != NULL);
+    struct resp *g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(g, 200);
+    CHECK_STR(jstr(g->json, "name"), "Drain");
+    CHECK(resp_header(g, "Connection") && strstr(resp_header(g, "Connection"), "close"));
+    CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN,
+                     "{\"kind\":\"person\",\"name\":\"During the drain\"}", NULL),
+                 201);
+    CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200);
+    server_stop(); /* a second SIGTERM cuts the drain short; it must still exit 0 */
+
+    /* without a second signal it stops by itself once the drain is over */
+    const char *short_drain[] = {"CSRD_DRAIN_S=1", NULL};
+    server_start(short_drain);
+    server_signal(SIGTERM);
+    usleep(300 * 1000);
+    CHECK_STATUS(req("GET", "/readyz", NULL, NULL, NULL), 503);
+    bool gone = false;
+    int failures = check_failures; /* the failed request that shows it is gone is expected */
+    for (int i = 0; i < 100 && !gone; i++) { /* 10 s, for valgrind */
+        usleep(100 * 1000);
+        gone = req_raw("GET", "/healthz", NULL, NULL, 0, NULL, false)->status <= 0;
+    }
+    check_failures = failures;
+    CHECK(gone);
+    server_stop(); /* reaps it: exit status 0 */
+    server_start(NULL);
 }
 
 TEST(migrate_command_applies_and_exits_and_bad_config_is_refused)
