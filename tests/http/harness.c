@@ -527,6 +527,9 @@ void server_start(const char *const *env)
         exit(2);
     }
     int port = free_port();
+    for (const char *const *e = env; e && *e; e++) /* a fixed port, e.g. to come back on */
+        if (!strncmp(*e, "CSRD_LISTEN=127.0.0.1:", 22))
+            port = atoi(*e + 22);
     tls_ca[0] = '\0';
     for (const char *const *e = env; e && *e; e++)
         if (!strncmp(*e, "CSRD_TLS_CERT=", 14))
@@ -583,6 +586,17 @@ void server_start(const char *const *env)
     }
     fprintf(stderr, "csrd did not become healthy within 30 s\n");
     exit(2);
+}
+
+struct resp *req_via(const char *base_url, const char *method, const char *path, const char *token,
+                     const char *body)
+{
+    char saved[sizeof(bases[0])];
+    snprintf(saved, sizeof(saved), "%s", base);
+    snprintf(base, sizeof(bases[0]), "%s", base_url);
+    struct resp *r = req(method, path, token, body, NULL);
+    snprintf(base, sizeof(bases[0]), "%s", saved);
+    return r;
 }
 
 void server_signal(int sig)

@@ -22,6 +22,10 @@ struct resp {
 void server_start(const char *const *env);
 /* SIGTERM, then waits: a clean exit (status 0) is checked. */
 void server_stop(void);
+/* req() sent to base_url (e.g. a proxy in front of the servers) instead of the current
+ * server; checked against the spec likewise. */
+struct resp *req_via(const char *base_url, const char *method, const char *path, const char *token,
+                     const char *body);
 /* Sends sig to the current server (it keeps counting as running; server_stop reaps it). */
 void server_signal(int sig);
 const char *server_base(void);

@@ -1,6 +1,11 @@
 /* Black-box tests of the integration surface: the change feed under concurrent writers. */
 #include "harness.h"
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +39,140 @@ static void poll_feed(long long *after, json_t *all)
         if (json_array_size(data) < 1000)
             return;
     }
+}
+
+static int port_of(const char *base_url)
+{
+    const char *colon = strrchr(base_url, ':');
+    return colon ? atoi(colon + 1) : 0;
+}
+
+/* Two csrd instances behind HAProxy (Debian's haproxy, checking /readyz every 200 ms): one is
+ * stopped with SIGTERM while requests keep coming (CSRD_DRAIN_S=2: the check takes it out
+ * while it still answers), and none of them fails; started again on its port, it rejoins. */
+TEST(haproxy_loses_no_request_when_an_instance_drains_and_takes_it_back)
+{
+    const char *envs[] = {"CSRD_DRAIN_S=2", NULL};
+    server_stop();
+    server_start(envs);
+    server_select(1);
+    server_start(envs);
+    int port_b = port_of(server_base());
+    server_select(0);
+    int port_a = port_of(server_base());
+
+    char dir[] = "/tmp/csrd-haproxy-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char cfg_path[128], proxy[64];
+    snprintf(cfg_path, sizeof(cfg_path), "%s/haproxy.cfg", dir);
+    int port_p = port_a + 1;
+    for (; port_p == port_a || port_p == port_b; port_p++) {
+    }
+    /* a free port: bind and release one */
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    if (probe >= 0 && bind(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        getsockname(probe, (struct sockaddr *)&sa, &len) == 0)
+        port_p = ntohs(sa.sin_port);
+    close(probe);
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", port_p);
+    FILE *f = fopen(cfg_path, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fprintf(f,
+            "global\n  maxconn 512\n"
+            "defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n"
+            "  timeout server 30s\n  retries 2\n  option redispatch\n"
+            "frontend fe\n  bind 127.0.0.1:%d\n  default_backend csrd\n"
+            "backend csrd\n  balance roundrobin\n  option httpchk GET /readyz\n"
+            "  http-check expect status 200\n  default-server inter 200ms fall 2 rise 2\n"
+            "  server a 127.0.0.1:%d check\n  server b 127.0.0.1:%d check\n",
+            port_p, port_a, port_b);
+    fclose(f);
+    fflush(NULL);
+    pid_t hp = fork();
+    if (hp == 0) {
+        execlp("haproxy", "haproxy", "-db", "-q", "-f", cfg_path, (char *)NULL);
+        perror("exec haproxy (scripts/test.sh installs it)");
+        _exit(127);
+    }
+    bool up = false;
+    int failures = check_failures; /* refusals while HAProxy starts do not count */
+    for (int i = 0; i < 100 && !up; i++) {
+        usleep(100 * 1000);
+        up = req_via(proxy, "GET", "/healthz", NULL, NULL)->status == 200;
+    }
+    check_failures = failures;
+    CHECK(up);
+    usleep(600 * 1000); /* both servers checked up */
+
+    const char *agent = key_for("agent");
+    struct resp *c = req_via(proxy, "POST", "/v1/customers", agent,
+                             "{\"kind\":\"person\",\"name\":\"Balanced\"}");
+    CHECK_STATUS(c, 201);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
+
+    /* four clients send requests without a pause for 6 s; b gets SIGTERM a second in and is
+     * gone two seconds later */
+    enum { CLIENTS = 4 };
+    pid_t clients[CLIENTS];
+    fflush(NULL);
+    for (int k = 0; k < CLIENTS; k++) {
+        clients[k] = fork();
+        if (clients[k] != 0)
+            continue;
+        harness_after_fork();
+        int sent = 0, failed = 0;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        time_t until = ts.tv_sec + 6;
+        while (clock_gettime(CLOCK_MONOTONIC, &ts) == 0 && ts.tv_sec < until) {
+            struct resp *g = req_via(proxy, "GET", path, agent, NULL);
+            struct resp *p = req_via(proxy, "POST", "/v1/customers", agent,
+                                     "{\"kind\":\"person\",\"name\":\"Under load\"}");
+            sent += 2;
+            failed += (g->status != 200) + (p->status != 201);
+        }
+        fprintf(stderr, "client %d: %d requests through HAProxy, %d failed\n", k, sent, failed);
+        _exit(failed > 0 ? 1 : sent > 10 ? 0 : 2);
+    }
+    usleep(1000 * 1000);
+    server_select(1);
+    server_signal(SIGTERM);
+    server_select(0);
+    for (int k = 0; k < CLIENTS; k++) {
+        int st = 0;
+        waitpid(clients[k], &st, 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    server_select(1);
+    server_stop(); /* reaps b: it exited 0 after its drain */
+
+    /* b comes back on its port and HAProxy sends it requests again */
+    char listen_b[64];
+    snprintf(listen_b, sizeof(listen_b), "CSRD_LISTEN=127.0.0.1:%d", port_b);
+    const char *again[] = {listen_b, NULL};
+    server_start(again);
+    usleep(1000 * 1000); /* rise 2 x 200 ms */
+    server_select(0);
+    for (int i = 0; i < 20; i++)
+        CHECK_STATUS(req_via(proxy, "GET", path, agent, NULL), 200);
+    server_select(1);
+    struct resp *m = req("GET", "/metrics", ADMIN_TOKEN, NULL, NULL);
+    CHECK(m->body && strstr(m->body, "route=\"/v1/customers/{id}\",status=\"200\""));
+    server_stop();
+    server_select(0);
+
+    kill(hp, SIGTERM);
+    waitpid(hp, NULL, 0);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
+    server_stop();
+    server_start(NULL);
 }
 
 TEST(change_feed_hands_out_every_change_once_and_in_order_under_concurrent_writers)
