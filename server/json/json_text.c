@@ -96,18 +96,39 @@ static bool worth_a_look(const json_t *v)
            (json_is_real(v) && !(fabs(json_real_value(v)) < 0x1p63));
 }
 
-bool json_numbers_storable(const json_t *j, const char *base, json_t *errors)
+/* Appends "." key to path (len bytes used, cap in all), cut so that it fits and ends on a
+ * character boundary: an error whose path is not valid UTF-8 would be lost (json_pack
+ * refuses it). Returns the new length. */
+static size_t append_key(char *path, size_t len, size_t cap, const char *key)
+{
+    if (len + 2 > cap - 1) /* no room for "." and one byte */
+        return len;
+    size_t n = strlen(key), room = cap - 1 - len - 1;
+    if (n > room) {
+        n = room;
+        while (n > 0 && ((unsigned char)key[n] & 0xc0) == 0x80)
+            n--;
+    }
+    path[len] = '.';
+    memcpy(path + len + 1, key, n);
+    path[len + 1 + n] = '\0';
+    return len + 1 + n;
+}
+
+/* One level of json_numbers_storable. path holds the member's path in a buffer shared by
+ * all levels (len of it used): a document may nest 2048 deep, and a path buffer per level
+ * would take more stack than a request's coroutine has. */
+static bool numbers_storable(const json_t *j, char *path, size_t len, size_t cap, json_t *errors)
 {
     const char *k;
     json_t *v;
     size_t i;
-    char sub[256];
     bool ok = true;
     switch (json_typeof(j)) {
     case JSON_REAL:
         if (fabs(json_real_value(j)) < 0x1p63)
             return true;
-        json_error_add(errors, base,
+        json_error_add(errors, path,
                        "is a number beyond what can be stored: numbers must lie within the signed"
                        " 64-bit range (about -9.2e18 to 9.2e18)");
         return false;
@@ -116,8 +137,9 @@ bool json_numbers_storable(const json_t *j, const char *base, json_t *errors)
         {
             if (!worth_a_look(v))
                 continue;
-            snprintf(sub, sizeof(sub), "%s.%s", base, k);
-            ok = json_numbers_storable(v, sub, errors) && ok;
+            size_t sub = append_key(path, len, cap, k);
+            ok = numbers_storable(v, path, sub, cap, errors) && ok;
+            path[len] = '\0';
         }
         return ok;
     case JSON_ARRAY:
@@ -125,13 +147,26 @@ bool json_numbers_storable(const json_t *j, const char *base, json_t *errors)
         {
             if (!worth_a_look(v))
                 continue;
-            snprintf(sub, sizeof(sub), "%s[%zu]", base, i);
-            ok = json_numbers_storable(v, sub, errors) && ok;
+            int n = snprintf(path + len, cap - len, "[%zu]", i); /* ASCII: cut anywhere */
+            size_t sub = n < 0 ? len : len + (size_t)n < cap ? len + (size_t)n : cap - 1;
+            ok = numbers_storable(v, path, sub, cap, errors) && ok;
+            path[len] = '\0';
         }
         return ok;
     default:
         return true;
     }
+}
+
+bool json_numbers_storable(const json_t *j, const char *base, json_t *errors)
+{
+    char path[256];
+    size_t len = strnlen(base, sizeof(path) - 1); /* base: a field path csrd made */
+    while (len > 0 && ((unsigned char)base[len] & 0xc0) == 0x80)
+        len--;
+    memcpy(path, base, len);
+    path[len] = '\0';
+    return numbers_storable(j, path, len, sizeof(path), errors);
 }
 
 /* A real that holds an integer jansson can carry, as that integer (new reference), else

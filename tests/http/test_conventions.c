@@ -180,6 +180,49 @@ TEST(ten_thousand_levels_of_nesting_is_400)
     CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200);
 }
 
+/* The deepest document jansson accepts (2048 levels with the body itself), through every
+ * recursive step of a create and a patch: found by the HTTP fuzzer when a request's stack
+ * was 256 KiB and the number check kept a path buffer per level (csrd crashed). */
+TEST(the_deepest_accepted_nesting_is_answered_not_a_crash)
+{
+    enum { LEVELS = 2046 }; /* + the body and "attributes": jansson's limit of 2048 */
+    char *body = malloc(8 * LEVELS + 128);
+    for (int bottom = 0; bottom < 2; bottom++) {
+        size_t o = (size_t)sprintf(body, "{\"kind\":\"person\",\"name\":\"deep\",\"attributes\":");
+        for (int i = 0; i < LEVELS; i++)
+            o += (size_t)sprintf(body + o, "{\"a\":");
+        o += (size_t)sprintf(body + o, "%s", bottom ? "[1]" : "1e300");
+        for (int i = 0; i < LEVELS; i++)
+            body[o++] = '}';
+        body[o++] = '}';
+        body[o] = '\0';
+        struct resp *r = req("POST", "/v1/customers", ADMIN_TOKEN, body, NULL);
+        if (bottom == 0) { /* a number beyond 64 bits at the bottom: named, however deep */
+            CHECK_STATUS(r, 422);
+            CHECK(r->body && strstr(r->body, "\"field\":\"attributes.a.a.a"));
+        } else {
+            CHECK_STATUS(r, 400); /* the array is one level too many for jansson */
+        }
+    }
+    /* one level less with an array: stored, read and patched */
+    size_t o = (size_t)sprintf(body, "{\"kind\":\"person\",\"name\":\"deep\",\"attributes\":");
+    for (int i = 0; i < LEVELS; i++)
+        o += (size_t)sprintf(body + o, "{\"a\":");
+    o += (size_t)sprintf(body + o, "2");
+    for (int i = 0; i < LEVELS; i++)
+        body[o++] = '}';
+    body[o++] = '}';
+    body[o] = '\0';
+    struct resp *c = req("POST", "/v1/customers", ADMIN_TOKEN, body, NULL);
+    CHECK_STATUS(c, 201);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
+    CHECK_STATUS(req("GET", path, ADMIN_TOKEN, NULL, NULL), 200);
+    CHECK_STATUS(req("PATCH", path, ADMIN_TOKEN, "{\"notes\":\"still deep\"}", NULL), 200);
+    free(body);
+    CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200);
+}
+
 TEST(body_over_max_body_is_413)
 {
     /* the test server runs with CSRD_MAX_BODY=65536 */
