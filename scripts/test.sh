@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$CSRD_ROOT"
 
-csrd_install_deps valgrind openssl
+csrd_install_deps valgrind openssl haproxy clang libclang-rt-14-dev  # libFuzzer: only recommended by clang
 jobs=$(nproc)
 csrd_log "building build/ (release), build-debug/ and build-asan/ (AddressSanitizer + UBSan)"
 csrd_build build
@@ -47,4 +47,14 @@ csrd_log "ctest: HTTP tests with csrd under valgrind"
 (cd build && ASAN_OPTIONS= CSRD_TEST_WRAPPER="valgrind -q --leak-check=full \
   --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
   --error-exitcode=99" ctest --output-on-failure -j "$jobs" -L http) || status=1
+# libFuzzer harnesses of the parsers (tests/fuzz/lib; clang, no database): one harness at a
+# time for ${CSRD_LIBFUZZER_SECONDS:-30} s each, about 3 minutes for the six.
+csrd_log "ctest: libFuzzer harnesses (label libfuzzer, ${CSRD_LIBFUZZER_SECONDS:-30} s each)"
+if CC=clang cmake -S "$CSRD_ROOT" -B build-libfuzzer -DCMAKE_BUILD_TYPE=Debug \
+     -DCSRD_LIBFUZZER=ON >/dev/null &&
+   cmake --build build-libfuzzer -j "$jobs" --target libfuzzer_harnesses >/dev/null; then
+  (cd build-libfuzzer && ctest --output-on-failure -L libfuzzer) || status=1
+else
+  csrd_log "build-libfuzzer: configure or build failed"; status=1
+fi
 exit $status

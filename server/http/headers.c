@@ -89,3 +89,26 @@ enum etag_match http_etag_match(const char *h, long version)
         return ETAG_MALFORMED;
     return match ? ETAG_MATCH : ETAG_NO_MATCH;
 }
+
+bool http_idempotency_key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 255)
+        return false;
+    for (; *k; k++)
+        if (*k < 0x21 || *k > 0x7e)
+            return false;
+    return true;
+}
+
+bool http_request_id_acceptable(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_' || *s == '.' || *s == ':'))
+            return false;
+    return true;
+}

@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db/db.h"
+#include "http/headers.h"
 #include "http/metrics.h"
 #include "http/ratelimit.h"
 #include "http/router.h"
@@ -100,18 +101,6 @@ static enum http_method parse_method(const char *m)
         if (!strcmp(m, names[i]))
             return (enum http_method)i;
     return M_OTHER;
-}
-
-static bool request_id_acceptable(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 64)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '-' || *s == '_' || *s == '.' || *s == ':'))
-            return false;
-    return true;
 }
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -249,17 +238,6 @@ static bool admit(struct request *r, const struct route *rt)
     return true;
 }
 
-static bool idempotency_key_ok(const char *k)
-{
-    size_t n = strlen(k);
-    if (n == 0 || n > 255)
-        return false;
-    for (; *k; k++)
-        if (*k < 0x21 || *k > 0x7e)
-            return false;
-    return true;
-}
-
 static void run_handler(struct request *r, const struct route *rt)
 {
     const char *key = (rt->flags & ROUTE_IDEMPOTENT) && hooks && hooks->run_idempotent
@@ -267,7 +245,7 @@ static void run_handler(struct request *r, const struct route *rt)
                           : NULL;
     if (!key) {
         rt->handler(r);
-    } else if (!idempotency_key_ok(key)) {
+    } else if (!http_idempotency_key_ok(key)) {
         http_problem(r, 400, "Idempotency-Key must be 1 to 255 visible ASCII characters");
     } else {
         hooks->run_idempotent(r, rt->handler, key);
@@ -586,7 +564,7 @@ static void pending_begin(struct pending *p, struct MHD_Connection *conn, const 
     r->method_name = arena_strdup(&r->arena, method);
     r->path = arena_strdup(&r->arena, url);
     const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
-    if (request_id_acceptable(rid))
+    if (http_request_id_acceptable(rid))
         snprintf(r->request_id, sizeof(r->request_id), "%s", rid);
     else
         uuid7_new(r->request_id);
@@ -797,8 +775,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 /* libmicrohttpd's own messages (a client that left mid-response, a rejected head): normal
- * events on a public server, kept at debug level in csrd's log instead of raw stderr. */
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+ * events on a public server, kept at debug level in csrd's log instead of raw stderr. The
+ * format attribute tells clang's -Wformat-nonliteral that fmt is a printf format. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char line[512];

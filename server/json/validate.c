@@ -144,18 +144,28 @@ static void enum_message(char *buf, size_t n, const char *const *values)
 static void validate_value(const json_t *v, const struct field_spec *f, const char *path,
                            enum validate_mode mode, json_t *errors);
 
-/* prefix.key (key alone at the top), at most 200 bytes of key, cut to fit n. A bulk import
- * joins millions of these: no printf. */
+/* Shortens a cut at len bytes of s (len <= strlen(s)) so that it does not split a UTF-8
+ * sequence: json_pack refuses invalid UTF-8, and the error carrying the path would be lost. */
+static size_t utf8_cut(const char *s, size_t len)
+{
+    while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+        len--;
+    return len;
+}
+
+/* prefix.key (key alone at the top), at most 200 bytes of key, cut to fit n on character
+ * boundaries. A bulk import joins millions of these: no printf. */
 static void join_path(char *out, size_t n, const char *prefix, const char *key)
 {
     size_t lp = strlen(prefix), lk = strnlen(key, 200);
     if (lp > n - 2)
-        lp = n - 2;
+        lp = utf8_cut(prefix, n - 2);
     memcpy(out, prefix, lp);
     if (lp)
         out[lp++] = '.';
     if (lk > n - 1 - lp)
         lk = n - 1 - lp;
+    lk = utf8_cut(key, lk);
     memcpy(out + lp, key, lk);
     out[lp + lk] = '\0';
 }

@@ -55,6 +55,43 @@ TEST(validate_accepts_a_good_document)
                  VALIDATE_CREATE, "[]");
 }
 
+/* Found by tests/fuzz/lib: a member name cut at 200 bytes inside a character made a path
+ * that is not UTF-8, the error was dropped, and the unknown member passed. */
+TEST(validate_keeps_the_error_of_a_long_non_ascii_member_name)
+{
+    char text[512] = "{\"name\":\"Ann\",\"";
+    size_t o = strlen(text);
+    memset(text + o, 'a', 199);
+    o += 199;
+    o += (size_t)sprintf(text + o, "\xc3\xa9\":1}"); /* é straddles byte 200 */
+    json_t *obj = json_loads(text, 0, NULL), *errors = json_array();
+    CHECK(obj != NULL);
+    CHECK(!json_validate(obj, SPEC, VALIDATE_CREATE, errors));
+    CHECK_INT((long)json_array_size(errors), 1);
+    const char *field = json_string_value(json_object_get(json_array_get(errors, 0), "field"));
+    CHECK(field && strlen(field) == 199); /* cut before the é, not through it */
+    json_decref(obj);
+    json_decref(errors);
+}
+
+/* The same for the number check's paths, shared by every level of a deep document. */
+TEST(numbers_storable_names_a_deep_member_with_a_long_non_ascii_name)
+{
+    char text[600] = "{\"";
+    size_t o = 2;
+    memset(text + o, 'b', 243); /* "attributes." + 243 bytes: the é straddles byte 255 */
+    o += 243;
+    o += (size_t)sprintf(text + o, "\xc3\xa9\":{\"x\":1e300}}");
+    json_t *obj = json_loads(text, 0, NULL), *errors = json_array();
+    CHECK(obj != NULL);
+    CHECK(!json_numbers_storable(obj, "attributes", errors));
+    CHECK_INT((long)json_array_size(errors), 1);
+    const char *field = json_string_value(json_object_get(json_array_get(errors, 0), "field"));
+    CHECK(field && strncmp(field, "attributes.bbb", 14) == 0 && strlen(field) == 254);
+    json_decref(obj);
+    json_decref(errors);
+}
+
 TEST(validate_required_and_unknown_and_readonly)
 {
     CHECK_ERRORS("{\"id\":\"x\",\"bogus\":1}", VALIDATE_CREATE,
