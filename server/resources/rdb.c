@@ -113,17 +113,20 @@ bool rdb_transaction(struct request *r, bool (*body)(struct request *r, void *cl
 /* ---- Combined creates ----------------------------------------------------------------------
  * On an event-loop worker, at most COMBINE_RUNNING creates of one kind run at a time; creates
  * that arrive meanwhile wait in line (first come, first served), and when a run ends the first
- * in line takes everyone waiting (up to COMBINE_MAX) into one statement: one executor start,
- * one transaction, one commit for all of them. Under load, PostgreSQL then spends a fraction of
- * a single-row INSERT per record (constraint and trigger set-up, the commit record); with
- * nothing in line, a create runs alone at once, exactly as before.
- * A combined statement either commits every record or none (a constraint violation, say, of
- * one of them), and then each record runs again alone, so that every request still gets its
- * own answer. A lost connection is different: the commit may have happened, so every record
- * of the batch answers 503 as a lone create would. Nothing here is shared between workers or
- * instances: the line lives on the worker's stack frames. */
+ * in line takes everyone waiting (up to COMBINE_MAX, COMBINE_BYTES) into one statement: one
+ * executor start, one transaction, one commit for all of them. Under load, PostgreSQL then spends a
+ * fraction of a single-row INSERT per record (constraint and trigger set-up, the commit record);
+ * with nothing in line, a create runs alone at once, exactly as before. A combined statement either
+ * commits every record or none (a constraint violation, say, of one of them), and then each record
+ * runs again alone, so that every request still gets its own answer. A lost connection is
+ * different: the commit may have happened, so every record of the batch answers 503 as a lone
+ * create would. Nothing here is shared between workers or instances: the line lives on the worker's
+ * stack frames. */
 #define COMBINE_RUNNING 2
 #define COMBINE_MAX     64
+/* and at most about this many bytes of documents in one statement: with CSRD_MAX_BODY at its
+ * default (1 MiB), 64 full-size documents would make a 64 MiB parameter */
+#define COMBINE_BYTES (1024 * 1024)
 
 enum waiter_state { W_QUEUED, W_LEAD, W_DONE, W_ALONE, W_FAILED };
 
@@ -158,10 +161,9 @@ static struct lane *lane_for(const char *stmt)
     return NULL;
 }
 
-/* A run has ended: the first in line (if any) leads the next. */
-static void lane_next(struct lane *l)
+/* A run may start: the first in line (if any) leads it. */
+static void lane_kick(struct lane *l)
 {
-    l->running--;
     if (l->head && l->running < COMBINE_RUNNING) {
         struct waiter *w = l->head;
         l->head = w->next;
@@ -171,6 +173,13 @@ static void lane_next(struct lane *l)
         w->state = W_LEAD;
         ev_unpark(&w->park);
     }
+}
+
+/* A run has ended. */
+static void lane_next(struct lane *l)
+{
+    l->running--;
+    lane_kick(l);
 }
 
 static void wake(struct waiter *w, enum waiter_state st)
@@ -187,8 +196,11 @@ static bool lead(struct request *r, struct lane *l, struct waiter *self, struct 
 {
     struct waiter *batch = self;
     int n = 1;
+    size_t bytes = strlen(self->params[1]);
     self->next = NULL;
-    for (struct waiter *tail = self; l->head && n < COMBINE_MAX; n++) {
+    for (struct waiter *tail = self;
+         l->head && n < COMBINE_MAX && bytes + strlen(l->head->params[1]) <= COMBINE_BYTES; n++) {
+        bytes += strlen(l->head->params[1]);
         tail->next = l->head;
         tail = l->head;
         l->head = l->head->next;
@@ -196,6 +208,7 @@ static bool lead(struct request *r, struct lane *l, struct waiter *self, struct 
     }
     if (!l->head)
         l->tail = NULL;
+    lane_kick(l); /* those left by COMBINE_BYTES need not wait for this run */
     *alone = n == 1;
     if (*alone)
         return false;

@@ -188,6 +188,53 @@ TEST(concurrent_creates_share_a_statement_and_each_gets_its_own_answer)
     server_start(NULL);
 }
 
+/* Large documents: a combined statement carries at most about 1 MiB of them, so 40 creates
+ * of ~45 KB each are split over several statements; each still gets its own record. */
+TEST(large_concurrent_creates_are_split_and_each_gets_its_own_answer)
+{
+    const char *envs[] = {"CSRD_THREADS=1", NULL};
+    server_stop();
+    server_start(envs);
+    enum { N = 40, CHARS = 10000 };
+    const char *tag = unique("combbig");
+    char *bodies[N];
+    const char *b[N], *tokens[N];
+    for (int i = 0; i < N; i++) {
+        bodies[i] = malloc(3 * CHARS + 17000 + 256);
+        size_t o = (size_t)sprintf(bodies[i],
+                                   "{\"kind\":\"person\",\"name\":\"Big %d\",\"tags\":[\"%s\"],"
+                                   "\"notes\":\"",
+                                   i, tag);
+        for (int c = 0; c < CHARS; c++) /* 客: three bytes in UTF-8 */
+            o += (size_t)sprintf(bodies[i] + o, "\xe5\xae\xa2");
+        o += (size_t)sprintf(bodies[i] + o, "\",\"attributes\":{\"pad\":\"");
+        memset(bodies[i] + o, 'p', 15000);
+        o += 15000;
+        sprintf(bodies[i] + o, "\"}}");
+        b[i] = bodies[i];
+        tokens[i] = ADMIN_TOKEN;
+    }
+    struct resp *out[N];
+    req_parallel_bodies("POST", "/v1/customers", b, tokens, N, out);
+    for (int i = 0; i < N; i++) {
+        CHECK_STATUS(out[i], 201);
+        char name[32];
+        snprintf(name, sizeof(name), "Big %d", i);
+        CHECK_STR(jstr(out[i]->json, "name"), name);
+        const char *notes = jstr(out[i]->json, "notes");
+        CHECK(notes && strlen(notes) == 3 * CHARS);
+        free(bodies[i]);
+    }
+    CHECK_STR(db_scalar("SELECT count(*) FROM customers WHERE $1 = ANY(tags)", tag), "40");
+    /* no statement carried much more than 1 MiB: at ~45 KB a record, at most 24 of them */
+    int most = atoi(db_scalar("SELECT max(n) FROM (SELECT count(*) AS n FROM customers"
+                              " WHERE $1 = ANY(tags) GROUP BY xmin::text) g",
+                              tag));
+    CHECK(most >= 1 && most <= 24);
+    server_stop();
+    server_start(NULL);
+}
+
 TEST(a_failing_record_among_combined_creates_fails_alone)
 {
     const char *envs[] = {"CSRD_THREADS=1", NULL};
