@@ -16,6 +16,7 @@
 #include "resources/follow_ups.h"
 #include "resources/interactions.h"
 #include "resources/plumbing.h"
+#include "resources/rdb.h"
 #include "resources/reports.h"
 #include "resources/system.h"
 #include "resources/sla_calendar.h"
@@ -100,7 +101,8 @@ int main(int argc, char **argv)
 
     if (auth_listen_start(cfg->database_url) < 0)
         return 1;
-    static const struct http_hooks hooks = {.run_idempotent = plumbing_run_idempotent};
+    static const struct http_hooks hooks = {.run_idempotent = plumbing_run_idempotent,
+                                            .after_handler = rdb_after_handler};
     if (http_start(&hooks) < 0)
         return 1;
     if (webhook_delivery_start() < 0)

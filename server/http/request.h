@@ -66,6 +66,7 @@ struct request {
     struct response resp;
     const struct route *route;
     bool prefer_replica; /* the route only reads: may use CSRD_READ_DATABASE_URL */
+    bool db_on_replica;  /* r->db reads the replica (rdb.c) */
     bool rate_limited;   /* CSRD_RATE_LIMIT counted this request: rate holds its key's
                             bucket for the RateLimit-* headers */
     struct {

@@ -34,10 +34,11 @@
 #include <unistd.h>
 
 #define CORS_ALLOW_HEADERS                                                                         \
-    "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
+    "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id, "        \
+    "CSRD-Consistency-Token"
 #define CORS_EXPOSE_HEADERS                                                                        \
     "ETag, Location, Link, X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, "      \
-    "RateLimit-Reset"
+    "RateLimit-Reset, CSRD-Consistency-Token"
 
 static struct MHD_Daemon *daemon_handle; /* CSRD_IO=threads */
 static atomic_int inflight;
@@ -287,6 +288,8 @@ static void dispatch(struct pending *p)
     if (rt->min_role != ROLE_NONE && !admit(r, rt))
         return;
     run_handler(r, rt);
+    if (hooks && hooks->after_handler)
+        hooks->after_handler(r);
 }
 
 /* A coroutine that started while its connection was answered (CSRD_IO=events) has returned:

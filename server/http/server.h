@@ -10,6 +10,8 @@ struct http_hooks {
     /* Runs the handler of a ROUTE_IDEMPOTENT route when the request carries an
      * Idempotency-Key (the key's value is passed, checked for shape by the caller). */
     void (*run_idempotent)(struct request *r, http_handler h, const char *key);
+    /* Runs after every route's handler (optional): headers that depend on what it did. */
+    void (*after_handler)(struct request *r);
 };
 
 /* Starts listening per cfg; 0 or -1 (logged). Prints the bound address. hooks is kept. */

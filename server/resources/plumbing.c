@@ -17,6 +17,10 @@
 
 // clang-format off
 const struct db_stmt plumbing_statements[] = {
+    /* read-your-writes (rdb.c): the primary's position after a commit; whether the replica
+     * has replayed up to a client's token (NULL, so false, on a server not in recovery) */
+    {"rdb_wal_position", "SELECT pg_current_wal_insert_lsn()::text"},
+    {"rdb_replica_caught_up", "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)"},
     /* Claims the key; takes over a record older than 24 h. A concurrent claim of the same
      * key blocks on the primary key until the first transaction ends. */
     /* Claims the key; takes over a record older than 24 h. A concurrent claim of the same
@@ -280,6 +284,8 @@ void reply_get_by_id(struct request *r, const char *stmt, const char *what)
     if (!id)
         return;
     struct db_rows *rows = rdb_run(r, stmt, 1, &id);
+    if (rows && db_nrows(rows) == 0 && rdb_read_again_on_primary(r))
+        rows = rdb_run(r, stmt, 1, &id); /* the replica may not have it yet */
     if (!rows)
         return;
     if (db_nrows(rows) == 0)

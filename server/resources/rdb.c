@@ -10,18 +10,92 @@
 
 #define TX_ATTEMPTS 3
 
+/* A WAL position as PostgreSQL writes it: two hexadecimal numbers of up to 8 digits. */
+static bool lsn_ok(const char *s)
+{
+    static const char HEX[] = "0123456789abcdefABCDEF";
+    size_t a = strspn(s, HEX);
+    if (a < 1 || a > 8 || s[a] != '/')
+        return false;
+    size_t b = strspn(s + a + 1, HEX);
+    return b >= 1 && b <= 8 && s[a + 1 + b] == '\0';
+}
+
+/* For a read that may use the replica and carries a consistency token: whether the replica
+ * has replayed it, and then r->db reads it (a bad token is a 400, queued; *ok false then). */
+static bool replica_has(struct request *r, const char *token, bool *ok)
+{
+    *ok = true;
+    if (!lsn_ok(token)) {
+        http_problem(r, 400,
+                     RDB_TOKEN_HEADER " must be a WAL position as csrd sent it, e.g. 0/16B3748");
+        *ok = false;
+        return false;
+    }
+    struct db_session *s;
+    struct db_error err;
+    struct db_rows *rows;
+    if (db_session_open(DB_REPLICA, true, &s, &err) != DB_OK)
+        return false; /* the primary will do */
+    bool caught_up = db_exec(s, "rdb_replica_caught_up", 1, &token, &rows) == DB_OK &&
+                     db_nrows(rows) == 1 && !strcmp(db_get(rows, 0, 0), "t");
+    if (caught_up)
+        r->db = s;
+    else
+        db_session_close(s);
+    return caught_up;
+}
+
 static bool session(struct request *r)
 {
     if (r->db)
         return true;
     struct db_error err;
     bool reads_only = r->method == M_GET || r->method == M_HEAD;
-    enum db_target target = r->prefer_replica ? DB_REPLICA : DB_PRIMARY;
+    enum db_target target = r->prefer_replica && db_has_replica() ? DB_REPLICA : DB_PRIMARY;
+    const char *token = target == DB_REPLICA ? http_header(r, RDB_TOKEN_HEADER) : NULL;
+    if (token) {
+        bool ok;
+        if (replica_has(r, token, &ok)) {
+            r->db_on_replica = true;
+            return true;
+        }
+        if (!ok)
+            return false;
+        target = DB_PRIMARY; /* the replica is behind what this client has written */
+    }
     if (db_session_open(target, reads_only, &r->db, &err) != DB_OK) {
         r->db_failed = err.status;
         http_problem_db(r, &err);
         return false;
     }
+    r->db_on_replica = target == DB_REPLICA;
+    return true;
+}
+
+void rdb_after_handler(struct request *r)
+{
+    if (!db_has_replica() || r->method == M_GET || r->method == M_HEAD || r->method == M_OPTIONS ||
+        r->resp.status < 200 || r->resp.status >= 300)
+        return;
+    if (r->db && (r->db_on_replica || db_in_transaction(r->db))) /* neither after a write */
+        return;
+    struct db_error err;
+    if (!r->db && db_session_open(DB_PRIMARY, false, &r->db, &err) != DB_OK)
+        return; /* the write is done; only its token is missing */
+    struct db_rows *rows;
+    if (db_exec(r->db, "rdb_wal_position", 0, NULL, &rows) == DB_OK && db_nrows(rows) == 1)
+        http_add_header(r, RDB_TOKEN_HEADER, db_get(rows, 0, 0));
+}
+
+bool rdb_read_again_on_primary(struct request *r)
+{
+    if (!r->db || !r->db_on_replica)
+        return false;
+    db_session_close(r->db);
+    r->db = NULL;
+    r->db_on_replica = false;
+    r->prefer_replica = false;
     return true;
 }
 
@@ -92,9 +166,10 @@ static void tx_reset(void *cls)
 bool rdb_transaction(struct request *r, bool (*body)(struct request *r, void *cls), void *cls)
 {
     r->prefer_replica = false; /* writes and their reads stay on the primary */
-    if (r->db && !db_in_transaction(r->db) && db_has_replica() && r->method == M_GET) {
-        db_session_close(r->db); /* may be a replica session */
+    if (r->db && !db_in_transaction(r->db) && r->db_on_replica) {
+        db_session_close(r->db);
         r->db = NULL;
+        r->db_on_replica = false;
     }
     if (!session(r))
         return false;

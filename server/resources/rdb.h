@@ -33,6 +33,16 @@ bool rdb_create(struct request *r, const char *stmt, const char *combined, int n
                 const char *const *params, const struct constraint_field *map, const char **json,
                 const char **version);
 
+/* Read-your-writes over a replica (CSRD_READ_DATABASE_URL): after a successful write, the
+ * answer carries CSRD-Consistency-Token, the primary's WAL position once it committed; a read
+ * that sends a token goes to the replica only when the replica has replayed that far, else
+ * to the primary. A lookup by id that the replica does not find is asked of the primary. */
+#define RDB_TOKEN_HEADER "CSRD-Consistency-Token"
+void rdb_after_handler(struct request *r);
+/* After the replica found nothing: true when the request read the replica, which is now
+ * closed so that the next statement reads the primary. */
+bool rdb_read_again_on_primary(struct request *r);
+
 /* Runs body in a transaction on the primary: body returns true to commit (having prepared the
  * response), false to roll back (a problem queued, by a failed statement or by itself). A
  * serialization failure or deadlock, in the body or at commit, runs the body again (three

@@ -204,12 +204,15 @@ TEST(the_deepest_accepted_nesting_is_answered_not_a_crash)
             CHECK_STATUS(r, 400); /* the array is one level too many for jansson */
         }
     }
-    /* one level less with an array: stored, read and patched */
+    /* a few levels less: stored, read and patched (a list nests it deeper still, and the
+     * answers must stay within what JSON parsers such as jansson accept: 2048 levels), then
+     * archived so that other tests' lists do not carry it */
+    enum { STORED = LEVELS - 8 };
     size_t o = (size_t)sprintf(body, "{\"kind\":\"person\",\"name\":\"deep\",\"attributes\":");
-    for (int i = 0; i < LEVELS; i++)
+    for (int i = 0; i < STORED; i++)
         o += (size_t)sprintf(body + o, "{\"a\":");
     o += (size_t)sprintf(body + o, "2");
-    for (int i = 0; i < LEVELS; i++)
+    for (int i = 0; i < STORED; i++)
         body[o++] = '}';
     body[o++] = '}';
     body[o] = '\0';
@@ -219,6 +222,7 @@ TEST(the_deepest_accepted_nesting_is_answered_not_a_crash)
     snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
     CHECK_STATUS(req("GET", path, ADMIN_TOKEN, NULL, NULL), 200);
     CHECK_STATUS(req("PATCH", path, ADMIN_TOKEN, "{\"notes\":\"still deep\"}", NULL), 200);
+    CHECK_STATUS(req("DELETE", path, ADMIN_TOKEN, NULL, NULL), 204);
     free(body);
     CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200);
 }
