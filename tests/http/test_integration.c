@@ -41,6 +41,20 @@ static void poll_feed(long long *after, json_t *all)
     }
 }
 
+/* A loopback port nobody listens on now: bound and released (0 if none could be had). */
+static int free_loopback_port(void)
+{
+    int port = 0, probe = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    if (probe >= 0 && bind(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        getsockname(probe, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    if (probe >= 0)
+        close(probe);
+    return port;
+}
+
 static int port_of(const char *base_url)
 {
     const char *colon = strrchr(base_url, ':');
@@ -65,17 +79,7 @@ TEST(haproxy_loses_no_request_when_an_instance_drains_and_takes_it_back)
     CHECK(mkdtemp(dir) != NULL);
     char cfg_path[128], proxy[64];
     snprintf(cfg_path, sizeof(cfg_path), "%s/haproxy.cfg", dir);
-    int port_p = port_a + 1;
-    for (; port_p == port_a || port_p == port_b; port_p++) {
-    }
-    /* a free port: bind and release one */
-    int probe = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sa);
-    if (probe >= 0 && bind(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        getsockname(probe, (struct sockaddr *)&sa, &len) == 0)
-        port_p = ntohs(sa.sin_port);
-    close(probe);
+    int port_p = free_loopback_port();
     snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", port_p);
     FILE *f = fopen(cfg_path, "w");
     CHECK(f != NULL);
@@ -202,14 +206,7 @@ TEST(a_lagging_replica_never_shows_a_client_less_than_it_wrote)
     snprintf(dir, sizeof(dir), "/tmp/%s", unique("csrd-replica")); /* the script makes it */
     const char *at = strrchr(getenv("DATABASE_URL"), ':');         /* ...@127.0.0.1:PORT/csrd */
     int primary = at ? atoi(at + 1) : 0;
-    int port = 0;
-    int probe = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sa);
-    if (probe >= 0 && bind(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        getsockname(probe, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    close(probe);
+    int port = free_loopback_port();
     snprintf(cmd, sizeof(cmd), "%s/pg-replica.sh start %s/data %d %d 1s", scripts, dir, primary,
              port);
     CHECK_INT(system(cmd), 0);
