@@ -458,13 +458,16 @@ const struct db_error *db_last_error(const struct db_session *s)
     return s->light && s->own ? &s->own->err : &s->err;
 }
 
+/* 08: connection exception; 57P01-03: the server is shutting down or starting. */
+static bool connection_lost_state(const char *state)
+{
+    return state && (!strncmp(state, "08", 2) || !strcmp(state, "57P01") ||
+                     !strcmp(state, "57P02") || !strcmp(state, "57P03"));
+}
+
 static bool connection_lost(const struct db_session *s, const char *state)
 {
-    if (PQstatus(s->conn) != CONNECTION_OK || !state)
-        return true;
-    /* 08: connection exception; 57P01-03: the server is shutting down or starting. */
-    return !strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
-           !strcmp(state, "57P03");
+    return PQstatus(s->conn) != CONNECTION_OK || !state || connection_lost_state(state);
 }
 
 /* Classifies a failed result into s->err. */
@@ -480,6 +483,11 @@ static enum db_status record_error(struct db_session *s, PGresult *res)
     snprintf(e->message, sizeof(e->message), "%s", msg ? msg : PQerrorMessage(s->conn));
     if (!strcmp(e->sqlstate, "40001") || !strcmp(e->sqlstate, "40P01")) {
         e->status = DB_RETRY;
+    } else if (!strncmp(e->sqlstate, "08", 2) || !strcmp(e->sqlstate, "57P01") ||
+               !strcmp(e->sqlstate, "57P02") || !strcmp(e->sqlstate, "57P03")) {
+        /* a lost connection or a server going down, when the caller did not recover it */
+        e->status = DB_UNAVAILABLE;
+        e->reason = "the database connection was lost";
     } else if (!strcmp(e->sqlstate, "57014")) {
         e->status = DB_UNAVAILABLE;
         e->reason = "the database did not answer in time";
@@ -743,6 +751,10 @@ enum db_status db_exec(struct db_session *s, const char *stmt, int nparams,
     const struct db_stmt *f = stmt_extras(stmt);
     if (s->light && !s->own) {
         res = f && (f->flags & DB_QUICK) ? pipe_exec(s->pool, stmt, nparams, params) : NULL;
+        if (res && connection_lost_state(PQresultErrorField(res, PG_DIAG_SQLSTATE))) {
+            PQclear(res); /* the pipeline's backend is going away: a pooled connection, then */
+            res = NULL;
+        }
         if (res) {
             ExecStatusType rs = PQresultStatus(res);
             if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK) {
