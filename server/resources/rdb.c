@@ -236,6 +236,12 @@ static struct lane *lane_for(const char *stmt)
     return NULL;
 }
 
+static void wake(struct waiter *w, enum waiter_state st)
+{
+    w->state = st;
+    ev_unpark(&w->park);
+}
+
 /* A run may start: the first in line (if any) leads it. */
 static void lane_kick(struct lane *l)
 {
@@ -245,8 +251,7 @@ static void lane_kick(struct lane *l)
         if (!l->head)
             l->tail = NULL;
         l->running++;
-        w->state = W_LEAD;
-        ev_unpark(&w->park);
+        wake(w, W_LEAD);
     }
 }
 
@@ -255,12 +260,6 @@ static void lane_next(struct lane *l)
 {
     l->running--;
     lane_kick(l);
-}
-
-static void wake(struct waiter *w, enum waiter_state st)
-{
-    w->state = st;
-    ev_unpark(&w->park);
 }
 
 /* The leader's run: itself and everyone in line (taken out of it). True with *rows when the

@@ -163,6 +163,34 @@ TEST(nul_escape_in_string_is_400)
                  400);
 }
 
+/* Creates a customer named name, reads it back (both checked); its path (static buffer). */
+static const char *create_and_read(const char *name)
+{
+    static char path[128];
+    char body[160];
+    snprintf(body, sizeof(body), "{\"kind\":\"person\",\"name\":\"%s\"}", name);
+    struct resp *c = req("POST", "/v1/customers", ADMIN_TOKEN, body, NULL);
+    CHECK_STATUS(c, 201);
+    snprintf(path, sizeof(path), "/v1/customers/%s", c->json ? jstr(c->json, "id") : "none");
+    struct resp *g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
+    CHECK_STATUS(g, 200);
+    CHECK_STR(jstr(g->json, "name"), name);
+    return path;
+}
+
+/* A customer body whose attributes nest levels objects deep around bottom (malloc'd). */
+static char *nested_body(int levels, const char *bottom)
+{
+    char *body = malloc(6 * (size_t)levels + strlen(bottom) + 128);
+    size_t o = (size_t)sprintf(body, "{\"kind\":\"person\",\"name\":\"deep\",\"attributes\":");
+    for (int i = 0; i < levels; i++)
+        o += (size_t)sprintf(body + o, "{\"a\":");
+    o += (size_t)sprintf(body + o, "%s", bottom);
+    memset(body + o, '}', (size_t)levels + 1);
+    body[o + (size_t)levels + 1] = '\0';
+    return body;
+}
+
 TEST(ten_thousand_levels_of_nesting_is_400)
 {
     size_t n = 10000;
@@ -186,44 +214,27 @@ TEST(ten_thousand_levels_of_nesting_is_400)
 TEST(the_deepest_accepted_nesting_is_answered_not_a_crash)
 {
     enum { LEVELS = 2046 }; /* + the body and "attributes": jansson's limit of 2048 */
-    char *body = malloc(8 * LEVELS + 128);
-    for (int bottom = 0; bottom < 2; bottom++) {
-        size_t o = (size_t)sprintf(body, "{\"kind\":\"person\",\"name\":\"deep\",\"attributes\":");
-        for (int i = 0; i < LEVELS; i++)
-            o += (size_t)sprintf(body + o, "{\"a\":");
-        o += (size_t)sprintf(body + o, "%s", bottom ? "[1]" : "1e300");
-        for (int i = 0; i < LEVELS; i++)
-            body[o++] = '}';
-        body[o++] = '}';
-        body[o] = '\0';
-        struct resp *r = req("POST", "/v1/customers", ADMIN_TOKEN, body, NULL);
-        if (bottom == 0) { /* a number beyond 64 bits at the bottom: named, however deep */
-            CHECK_STATUS(r, 422);
-            CHECK(r->body && strstr(r->body, "\"field\":\"attributes.a.a.a"));
-        } else {
-            CHECK_STATUS(r, 400); /* the array is one level too many for jansson */
-        }
-    }
+    /* a number beyond 64 bits at the bottom: named, however deep */
+    char *body = nested_body(LEVELS, "1e300");
+    struct resp *r = req("POST", "/v1/customers", ADMIN_TOKEN, body, NULL);
+    CHECK_STATUS(r, 422);
+    CHECK(r->body && strstr(r->body, "\"field\":\"attributes.a.a.a"));
+    free(body);
+    body = nested_body(LEVELS, "[1]"); /* the array is one level too many for jansson */
+    CHECK_STATUS(req("POST", "/v1/customers", ADMIN_TOKEN, body, NULL), 400);
+    free(body);
     /* a few levels less: stored, read and patched (a list nests it deeper still, and the
      * answers must stay within what JSON parsers such as jansson accept: 2048 levels), then
      * archived so that other tests' lists do not carry it */
-    enum { STORED = LEVELS - 8 };
-    size_t o = (size_t)sprintf(body, "{\"kind\":\"person\",\"name\":\"deep\",\"attributes\":");
-    for (int i = 0; i < STORED; i++)
-        o += (size_t)sprintf(body + o, "{\"a\":");
-    o += (size_t)sprintf(body + o, "2");
-    for (int i = 0; i < STORED; i++)
-        body[o++] = '}';
-    body[o++] = '}';
-    body[o] = '\0';
+    body = nested_body(LEVELS - 8, "2");
     struct resp *c = req("POST", "/v1/customers", ADMIN_TOKEN, body, NULL);
     CHECK_STATUS(c, 201);
+    free(body);
     char path[128];
-    snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
+    snprintf(path, sizeof(path), "/v1/customers/%s", c->json ? jstr(c->json, "id") : "none");
     CHECK_STATUS(req("GET", path, ADMIN_TOKEN, NULL, NULL), 200);
     CHECK_STATUS(req("PATCH", path, ADMIN_TOKEN, "{\"notes\":\"still deep\"}", NULL), 200);
     CHECK_STATUS(req("DELETE", path, ADMIN_TOKEN, NULL, NULL), 204);
-    free(body);
     CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200);
 }
 
@@ -469,14 +480,7 @@ TEST(the_thread_pool_design_serves_the_same_requests)
     const char *envs[] = {"CSRD_IO=threads", NULL};
     server_stop();
     server_start(envs);
-    struct resp *c = req("POST", "/v1/customers", ADMIN_TOKEN,
-                         "{\"kind\":\"person\",\"name\":\"Thread pool\"}", NULL);
-    CHECK_STATUS(c, 201);
-    char path[128];
-    snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
-    struct resp *g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
-    CHECK_STATUS(g, 200);
-    CHECK_STR(jstr(g->json, "name"), "Thread pool");
+    const char *path = create_and_read("Thread pool");
     CHECK_STATUS(req("PATCH", path, ADMIN_TOKEN, "{\"notes\":\"x\"}", NULL), 200);
     CHECK_STATUS(req("GET", "/v1/customers?limit=1", ADMIN_TOKEN, NULL, NULL), 200);
     CHECK_STATUS(req("GET", "/v1/customers/export?tier=vip", ADMIN_TOKEN, NULL, NULL), 200);
@@ -607,14 +611,7 @@ TEST(https_with_the_configured_certificate_and_clear_errors_for_bad_files)
     server_stop();
     server_start(envs); /* the harness now speaks https and trusts cert.pem */
     CHECK_STATUS(req("GET", "/healthz", NULL, NULL, NULL), 200);
-    struct resp *c = req("POST", "/v1/customers", ADMIN_TOKEN,
-                         "{\"kind\":\"person\",\"name\":\"Over TLS\"}", NULL);
-    CHECK_STATUS(c, 201);
-    char path[128];
-    snprintf(path, sizeof(path), "/v1/customers/%s", jstr(c->json, "id"));
-    struct resp *g = req("GET", path, ADMIN_TOKEN, NULL, NULL);
-    CHECK_STATUS(g, 200);
-    CHECK_STR(jstr(g->json, "name"), "Over TLS");
+    create_and_read("Over TLS");
     /* plain HTTP on the TLS port gets no HTTP answer */
     int fd = server_connect();
     const char *plain = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
