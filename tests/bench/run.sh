@@ -220,9 +220,9 @@ run_wrk() { # lua-script port output-name [connections] [seconds]
 }
 # pgbench: tps, p50, p99 (from its per-transaction log), errors (failed transactions/aborted
 # clients), transactions
-run_pgbench() { # script-path output-name
+run_pgbench() { # script-path output-name [clients, default 16]
   local out="$work/pgb-$2.txt" rc=0
-  "$PG_BIN/pgbench" -n -M prepared -c 16 -j 2 -T "$secs" -l --log-prefix="$work/pgblog-$2" \
+  "$PG_BIN/pgbench" -n -M prepared -c "${3:-16}" -j 2 -T "$secs" -l --log-prefix="$work/pgblog-$2" \
     -f "$1" "$DATABASE_URL" >"$out" 2>"$work/pgb-$2.err" || rc=$?
   local tps failed aborted pct
   tps=$(awk -F'= ' '/^tps/ {split($2, a, " "); printf "%.0f", a[1]}' "$out")
@@ -317,6 +317,10 @@ checkpoint
 read -r ins_tps ins_p50 ins_p99 ins_err _ <<<"$(measure_pgbench "POST pgbench row" tests/bench/insert_row.sql insert-row)"
 checkpoint
 read -r cins_tps cins_p50 cins_p99 cins_err _ <<<"$(run_pgbench "$work/insert.sql" insert)"
+# the p99 targets are for 64 connections: what PostgreSQL alone does at the same concurrency
+checkpoint
+read -r ins64_tps ins64_p50 ins64_p99 ins64_err _ <<<"$(run_pgbench tests/bench/insert_row.sql insert-row-c "$conns")"
+read -r row64_tps row64_p50 row64_p99 row64_err _ <<<"$(run_pgbench tests/bench/select_row.sql select-row-c "$conns")"
 peer_node=$([ -n "$peer_pid" ] && node --version || echo "-")
 stop_peer
 
@@ -398,6 +402,8 @@ $(target "POST csrd / pgbench plain row" "$r_post_row" "" ">=" 0.8)
 $(target "POST csrd / peer" "$r_post_peer" "" ">=" 2)
 $(target "GET  p99 csrd" "$(ms "$get_p99")" " ms" "<" 10)
 $(target "POST p99 csrd" "$(ms "$post_p99")" " ms" "<" 25)
+  (PostgreSQL alone at $conns clients, pgbench on the plain row: SELECT p50 $row64_p50 p99 $row64_p99,
+   $row64_tps tps; INSERT p50 $ins64_p50 p99 $ins64_p99, $ins64_tps tps)
 $(target "csrd peak RSS (VmHWM)" "$((rss_kb / 1024))" " MiB" "<" 64)
   (VmHWM over the whole run, read after a 5 s GET run at 256 connections:
    $big_rps req/s, p50 $big_p50, p99 $big_p99, errors $big_err)
