@@ -56,33 +56,71 @@ static const char *env_or(const char *name, const char *fallback)
     return (v && *v) ? v : fallback;
 }
 
-/* The contents of the PEM file named by variable name (at most 1 MiB), or NULL with the
- * reason printed. */
-static char *read_pem(const char *name, const char *path)
+/* The contents of the file named by variable name (at most max bytes, no NUL), or NULL with
+ * the reason printed. */
+static char *read_small_file(const char *name, const char *path, size_t max)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "csrd: %s: cannot read %s: %s\n", name, path, strerror(errno));
         return NULL;
     }
-    enum { MAX_PEM = 1 << 20 };
-    char *buf = xmalloc(MAX_PEM + 1);
-    size_t n = fread(buf, 1, MAX_PEM + 1, f);
+    char *buf = xmalloc(max + 1);
+    size_t n = fread(buf, 1, max + 1, f);
     bool failed = ferror(f);
     fclose(f);
-    const char *why = failed        ? "a read error"
-                      : n > MAX_PEM ? "larger than 1 MiB"
-                      : n == 0      ? "empty"
-                                    : NULL;
-    buf[n <= MAX_PEM ? n : MAX_PEM] = '\0';
-    if (!why && (strlen(buf) != n || !strstr(buf, "-----BEGIN ")))
-        why = "not a PEM file";
+    const char *why = failed    ? "unreadable (a read error)"
+                      : n > max ? "too large"
+                      : n == 0  ? "empty"
+                                : NULL;
+    buf[n <= max ? n : max] = '\0';
+    if (!why && strlen(buf) != n)
+        why = "not text";
     if (why) {
         fprintf(stderr, "csrd: %s: %s is %s\n", name, path, why);
         free(buf);
         return NULL;
     }
     return buf;
+}
+
+/* The contents of the PEM file named by variable name (at most 1 MiB), or NULL with the
+ * reason printed. */
+static char *read_pem(const char *name, const char *path)
+{
+    char *buf = read_small_file(name, path, 1 << 20);
+    if (buf && !strstr(buf, "-----BEGIN ")) {
+        fprintf(stderr, "csrd: %s: %s is not a PEM file\n", name, path);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* CSRD_ADMIN_TOKEN, or the first line of the file CSRD_ADMIN_TOKEN_FILE names (a container
+ * secret); both set, or an empty file, is a configuration error. Returns 0 or -1 (printed). */
+static int load_admin_token(struct config *c)
+{
+    static char *from_file;
+    free(from_file);
+    from_file = NULL;
+    c->admin_token = env_or("CSRD_ADMIN_TOKEN", NULL);
+    const char *path = env_or("CSRD_ADMIN_TOKEN_FILE", NULL);
+    if (!path)
+        return 0;
+    if (c->admin_token) {
+        fprintf(stderr, "csrd: set CSRD_ADMIN_TOKEN or CSRD_ADMIN_TOKEN_FILE, not both\n");
+        return -1;
+    }
+    if (!(from_file = read_small_file("CSRD_ADMIN_TOKEN_FILE", path, 4096)))
+        return -1;
+    from_file[strcspn(from_file, "\r\n")] = '\0';
+    if (!*from_file) {
+        fprintf(stderr, "csrd: CSRD_ADMIN_TOKEN_FILE: the first line of %s is empty\n", path);
+        return -1;
+    }
+    c->admin_token = from_file;
+    return 0;
 }
 
 int config_load(int argc, char **argv)
@@ -96,7 +134,8 @@ int config_load(int argc, char **argv)
     c->database_url = env_or("DATABASE_URL", "");
     c->read_database_url = env_or("CSRD_READ_DATABASE_URL", NULL);
     c->cors_origins = env_or("CSRD_CORS_ORIGINS", NULL);
-    c->admin_token = env_or("CSRD_ADMIN_TOKEN", NULL);
+    if (load_admin_token(c) < 0)
+        return -1;
     const char *tls_cert = env_or("CSRD_TLS_CERT", NULL), *tls_key = env_or("CSRD_TLS_KEY", NULL);
     free(c->tls_cert_pem);
     free(c->tls_key_pem);
@@ -194,6 +233,9 @@ int config_load(int argc, char **argv)
     if (env_long("CSRD_DRAIN_S", 0, 300, 0, &v) < 0)
         return -1;
     c->drain_s = (int)v;
+    if (env_long("CSRD_DB_WAIT_S", 0, 3600, 30, &v) < 0)
+        return -1;
+    c->db_wait_s = (int)v;
     if (env_long("CSRD_CONNECTION_TIMEOUT", 1, 3600, 30, &v) < 0)
         return -1;
     c->connection_timeout_s = (int)v;

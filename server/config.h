@@ -27,6 +27,7 @@ struct config {
     int auth_cache_ms;        /* CSRD_AUTH_CACHE_MS: how long a verified key is trusted */
     int statement_timeout_ms; /* CSRD_STATEMENT_TIMEOUT_MS */
     int connection_timeout_s; /* CSRD_CONNECTION_TIMEOUT: idle or slow client, seconds */
+    int db_wait_s;            /* CSRD_DB_WAIT_S: at start-up, seconds to wait for the database */
     int drain_s; /* CSRD_DRAIN_S: after SIGTERM, seconds of serving with /readyz at 503 */
     /* Limits on the request head, checked before anything else looks at it. */
     size_t max_url;             /* CSRD_MAX_URL: bytes of the request target; longer is 414 */

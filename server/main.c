@@ -72,6 +72,8 @@ int main(int argc, char **argv)
         return print_statements();
     if (config_load(argc, argv) < 0)
         return 2;
+    if (db_wait_reachable(cfg->database_url, cfg->db_wait_s) < 0)
+        return 1;
     if (cfg->migrate || cfg->migrate_only) {
         if (db_migrate(cfg->database_url) < 0)
             return 1;
@@ -90,6 +92,9 @@ int main(int argc, char **argv)
         return 1;
     if (cfg->admin_token && ensure_admin_key() < 0)
         return 1;
+    if (!cfg->admin_token)
+        log_warn("no CSRD_ADMIN_TOKEN or CSRD_ADMIN_TOKEN_FILE: no admin key was made sure of; "
+                 "the keys already in the database work as before");
 
     /* Block the stop signals before any thread starts, so only sigwait() below sees them. */
     sigset_t stop;

@@ -5,7 +5,9 @@
 #include "util/embedded.h"
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define MIGRATION_LOCK_KEY "7263737264" /* arbitrary: "csrd" in hex-ish */
 
@@ -75,4 +77,43 @@ int db_migrate(const char *conninfo)
     }
     PQfinish(c);
     return rc;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int db_wait_reachable(const char *conninfo, int wait_s)
+{
+    double deadline = now_s() + wait_s, backoff = 0.25;
+    for (int attempt = 1;; attempt++) {
+        PGconn *c = PQconnectdb(conninfo);
+        bool ok = PQstatus(c) == CONNECTION_OK;
+        char why[512];
+        snprintf(why, sizeof(why), "%s", ok ? "" : PQerrorMessage(c));
+        why[strcspn(why, "\n")] = '\0'; /* libpq's message: first line only */
+        PQfinish(c);
+        if (ok) {
+            if (attempt > 1)
+                log_info("database reachable after %d attempts", attempt);
+            return 0;
+        }
+        double left = deadline - now_s();
+        if (left <= 0) {
+            log_error("cannot connect to the database (gave up after %d s, CSRD_DB_WAIT_S): %s",
+                      wait_s, why);
+            return -1;
+        }
+        if (attempt == 1)
+            log_warn("database not reachable yet, trying again for up to %d s (CSRD_DB_WAIT_S): "
+                     "%s",
+                     wait_s, why);
+        double pause = backoff < left ? backoff : left;
+        struct timespec ts = {(time_t)pause, (long)((pause - (double)(time_t)pause) * 1e9)};
+        nanosleep(&ts, NULL);
+        backoff = backoff * 2 > 4 ? 4 : backoff * 2;
+    }
 }

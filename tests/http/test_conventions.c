@@ -582,13 +582,19 @@ TEST(ids_are_uuid_v7_and_timestamps_rfc3339_ms)
     CHECK(ts && strlen(ts) == 24 && ts[10] == 'T' && ts[19] == '.' && ts[23] == 'Z');
 }
 
-/* Runs build/csrd with args against the test database; returns its exit status. */
-static int run_csrd(const char *args)
+/* Runs build/csrd with args (and env assignments in front) against the test database;
+ * returns its exit status. */
+static int run_csrd_env(const char *env, const char *args)
 {
     char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>&1", CSRD_BIN, args);
+    snprintf(cmd, sizeof(cmd), "%s %s %s >/dev/null 2>&1", env, CSRD_BIN, args);
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run_csrd(const char *args)
+{
+    return run_csrd_env("", args);
 }
 
 /* HTTPS (CSRD_TLS_CERT, CSRD_TLS_KEY) with a self-signed certificate made here; curl
@@ -721,6 +727,67 @@ TEST(migrate_command_applies_and_exits_and_bad_config_is_refused)
     snprintf(cmd, sizeof(cmd), "CSRD_IO=fibers %s migrate >/dev/null 2>&1", CSRD_BIN);
     st = system(cmd);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    CHECK_INT(run_csrd_env("CSRD_DB_WAIT_S=-1", "migrate"), 2);
+}
+
+/* The admin token from a file (a container secret): its first line, without the newline.
+ * Both variables set, a missing file or an empty first line stop csrd with exit status 2. */
+TEST(admin_token_from_a_file_works_and_bad_files_are_refused)
+{
+    char dir[] = "/tmp/csrd-secret-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[128], empty[128], env_file[200], cmd[512];
+    snprintf(path, sizeof(path), "%s/token", dir);
+    snprintf(empty, sizeof(empty), "%s/empty", dir);
+    const char *token = unique("file-admin-token-0123456789");
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fprintf(f, "%s\nsecond line ignored\n", token);
+    fclose(f);
+    f = fopen(empty, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("\n", f);
+        fclose(f);
+    }
+    snprintf(env_file, sizeof(env_file), "CSRD_ADMIN_TOKEN_FILE=%s", path);
+    char both[300], missing[300], blank[300];
+    snprintf(both, sizeof(both), "CSRD_ADMIN_TOKEN=x %s", env_file);
+    snprintf(missing, sizeof(missing), "CSRD_ADMIN_TOKEN= CSRD_ADMIN_TOKEN_FILE=%s/none", dir);
+    snprintf(blank, sizeof(blank), "CSRD_ADMIN_TOKEN= CSRD_ADMIN_TOKEN_FILE=%s", empty);
+    CHECK_INT(run_csrd_env(both, "migrate"), 2);
+    CHECK_INT(run_csrd_env(missing, "migrate"), 2);
+    CHECK_INT(run_csrd_env(blank, "migrate"), 2);
+
+    const char *envs[] = {"CSRD_ADMIN_TOKEN=", env_file, NULL};
+    server_stop();
+    server_start(envs);
+    CHECK_STATUS(req("GET", "/v1/api-keys", token, NULL, NULL), 200);
+    CHECK_STATUS(req("GET", "/v1/api-keys", "second line ignored", NULL, NULL), 401);
+    server_stop();
+    server_start(NULL);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
+}
+
+/* A database that never comes up: csrd tries again for CSRD_DB_WAIT_S seconds, says so, and
+ * then exits 1 with one line that names the give-up (nothing listens on port 1). */
+TEST(an_unreachable_database_is_waited_for_then_given_up_with_one_line)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "DATABASE_URL=postgresql://csrd@127.0.0.1:1/csrd CSRD_DB_WAIT_S=1 %s migrate 2>&1 | "
+             "grep -c 'not reachable yet, trying again for up to 1 s\\|gave up after 1 s' | "
+             "grep -qx 2",
+             CSRD_BIN);
+    CHECK(system(cmd) == 0);
+    CHECK_INT(
+        run_csrd_env("DATABASE_URL=postgresql://csrd@127.0.0.1:1/csrd CSRD_DB_WAIT_S=1", "migrate"),
+        1);
+    CHECK_INT(run_csrd_env("DATABASE_URL=postgresql://csrd@127.0.0.1:1/csrd CSRD_DB_WAIT_S=0", ""),
+              1);
 }
 
 TEST(head_is_answered_like_get_without_body)

@@ -3,6 +3,7 @@
  * CSRD_TEST_PG_CTL ("scripts/pg-ctl.sh DATADIR PORT"), which scripts/test.sh sets. */
 #include "harness.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void pg_ctl(const char *action)
@@ -118,6 +119,31 @@ TEST(connections_closed_while_idle_cost_no_request)
     }
     server_stop();
     server_start(NULL);
+}
+
+/* Start order (compose, systemd): csrd started while PostgreSQL is still down waits for it
+ * (CSRD_DB_WAIT_S) and becomes ready once it is up, instead of exiting. */
+TEST(csrd_started_before_its_database_becomes_ready_once_the_database_is_up)
+{
+    server_stop();
+    pg_ctl("stop");
+    fflush(NULL);
+    pid_t starter = fork();
+    if (starter == 0) { /* the database comes up two seconds after csrd was started */
+        sleep(2);
+        const char *ctl = getenv("CSRD_TEST_PG_CTL");
+        char cmd[1024];
+        snprintf(cmd, sizeof(cmd), "%s start", ctl ? ctl : "false");
+        _exit(system(cmd) == 0 ? 0 : 1);
+    }
+    static const char *const envs[] = {"CSRD_DB_WAIT_S=60", NULL};
+    server_start(envs); /* returns once /healthz answers, i.e. after migrations ran */
+    int st = -1;
+    CHECK(waitpid(starter, &st, 0) == starter && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK_STATUS(req("GET", "/readyz", NULL, NULL, NULL), 200);
+    CHECK_STATUS(req("POST", "/v1/customers", key_for("agent"),
+                     "{\"kind\":\"person\",\"name\":\"Started before the database\"}", NULL),
+                 201);
 }
 
 int main(int argc, char **argv)
