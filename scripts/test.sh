@@ -38,11 +38,11 @@ export CSRD_FUZZ_SEED=${CSRD_FUZZ_SEED:-20261201}
 
 status=0
 csrd_log "ctest: release build"
-(cd build && ctest --output-on-failure -j "$jobs" -LE fuzz) || status=1
+(cd build && ctest --output-on-failure -j "$jobs" -LE 'fuzz|containers') || status=1
 csrd_log "ctest: Debug build"
-(cd build-debug && ctest --output-on-failure -j "$jobs" -LE fuzz) || status=1
+(cd build-debug && ctest --output-on-failure -j "$jobs" -LE 'fuzz|containers') || status=1
 csrd_log "ctest: sanitizer build (with the HTTP fuzzer, label fuzz, ${CSRD_FUZZ_SECONDS:-60} s)"
-(cd build-asan && ctest --output-on-failure -j "$jobs") || status=1
+(cd build-asan && ctest --output-on-failure -j "$jobs" -LE containers) || status=1
 csrd_log "ctest: HTTP tests with csrd under valgrind"
 (cd build && ASAN_OPTIONS= CSRD_TEST_WRAPPER="valgrind -q --leak-check=full \
   --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
@@ -57,4 +57,8 @@ if CC=clang cmake -S "$CSRD_ROOT" -B build-libfuzzer -DCMAKE_BUILD_TYPE=Debug \
 else
   csrd_log "build-libfuzzer: configure or build failed"; status=1
 fi
+# The docker/ files with Podman (scripts/container-test.sh): image, compose, about 6 minutes
+# on a machine that has not built the images before.
+csrd_log "ctest: containers (label containers)"
+(cd build && ctest --output-on-failure -L containers) || status=1
 exit $status
