@@ -49,6 +49,7 @@ compose=(podman-compose -p "$project" -f docker/compose.yaml)
 cleanup() {
   podman rm -f -t 0 "$single" >/dev/null 2>&1 || true
   env -u CSRD_ADMIN_TOKEN "${compose[@]}" down -v >/dev/null 2>&1 || true
+  podman network rm -f "${project}_default" >/dev/null 2>&1 || true # down leaves it (1.0.3)
   csrd_pg_stop "$work/pg"
   rm -rf "$work"
 }
