@@ -164,8 +164,10 @@ int config_load(int argc, char **argv)
         else if (!strcmp(argv[i], "--db-pool") && i + 1 < argc)
             pool = argv[++i];
         else {
-            fprintf(stderr, "usage: csrd [migrate] [--no-migrate] [--listen host:port] "
-                            "[--threads N] [--db-pool N]\n");
+            bool flag = !strcmp(argv[i], "--listen") || !strcmp(argv[i], "--threads") ||
+                        !strcmp(argv[i], "--db-pool");
+            fprintf(stderr, "csrd: %s %s (csrd --help lists the arguments)\n", argv[i],
+                    flag ? "needs a value" : "is not an argument csrd takes");
             return -1;
         }
     }

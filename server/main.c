@@ -3,6 +3,7 @@
  * let in-flight requests finish, and close the database. */
 #include "auth.h"
 #include "config.h"
+#include "help.h"
 #include "db/db.h"
 #include "db/migrate.h"
 #include "http/router.h"
@@ -66,10 +67,32 @@ static int print_statements(void)
     return 0;
 }
 
+/* `csrd routes`: every route, one per line as METHOD SPACE pattern, for the test that holds
+ * the route table and the OpenAPI document to each other. */
+static int print_routes(void)
+{
+    for (const struct route *const *t = ROUTE_TABLES; *t; t++)
+        for (const struct route *r = *t; r->pattern; r++)
+            printf("%s %s\n", router_method_text(r->method), r->pattern);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "statements"))
         return print_statements();
+    if (argc == 2 && !strcmp(argv[1], "routes"))
+        return print_routes();
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            help_print(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+            version_print(stdout);
+            return 0;
+        }
+    }
     if (config_load(argc, argv) < 0)
         return 2;
     if (db_wait_reachable(cfg->database_url, cfg->db_wait_s) < 0)

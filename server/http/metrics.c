@@ -28,9 +28,6 @@ void metrics_record(int route_index, int status, uint64_t latency_us)
     atomic_fetch_add_explicit(&latency_count, 1, memory_order_relaxed);
 }
 
-static const char *const METHOD_NAMES[] = {"GET",    "POST",    "PUT",  "PATCH",
-                                           "DELETE", "OPTIONS", "HEAD", "OTHER"};
-
 void metrics_render(struct strbuf *out)
 {
     strbuf_puts(out, "# HELP csrd_http_requests_total HTTP requests by route and status.\n"
@@ -46,7 +43,8 @@ void metrics_render(struct strbuf *out)
             strbuf_printf(out,
                           "csrd_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} "
                           "%lu\n",
-                          rt ? METHOD_NAMES[rt->method] : "", rt ? rt->pattern : "unmatched", s, n);
+                          rt ? router_method_text(rt->method) : "", rt ? rt->pattern : "unmatched",
+                          s, n);
         }
     }
     strbuf_puts(out, "# HELP csrd_http_request_duration_seconds Time from the request's first "

@@ -71,7 +71,7 @@ static bool pattern_match(struct request *r, const char *pat, const char *path, 
     return *pat == '\0' && *path == '\0';
 }
 
-static const char *method_text(enum http_method m)
+const char *router_method_text(enum http_method m)
 {
     static const char *const names[] = {"GET",    "POST",    "PUT",  "PATCH",
                                         "DELETE", "OPTIONS", "HEAD", "?"};
@@ -94,7 +94,7 @@ enum route_result router_match(struct request *r, const char *path, enum http_me
             return ROUTE_FOUND;
         }
         path_seen = true;
-        const char *name = method_text(routes[i].method);
+        const char *name = router_method_text(routes[i].method);
         if (!strstr(allow, name) && off + strlen(name) + 3 < allow_len)
             off += (size_t)snprintf(allow + off, allow_len - off, "%s%s", off ? ", " : "", name);
     }

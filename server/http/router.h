@@ -22,6 +22,9 @@ struct route {
  * when there are more routes than the table holds or a pattern has more placeholders than
  * PATH_MAX_PARAMS: a route that silently never matches is a start-up error. */
 int router_init(const struct route *const *tables);
+
+/* "GET", "POST", ... for a method ("?" for M_OTHER). */
+const char *router_method_text(enum http_method m);
 size_t router_count(void);
 const struct route *router_at(size_t i);
 

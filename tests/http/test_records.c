@@ -710,6 +710,50 @@ static const char *status_of(const struct resp *c)
     return s;
 }
 
+/* The plain reads: an interaction by id and in the cross-customer list, a follow-up by id,
+ * each as written, with the write's ETag. */
+TEST(interactions_and_follow_ups_are_read_back_by_id_and_listed)
+{
+    const char *cust = customer(NULL);
+    char body[256], path[160], list[200];
+    snprintf(body, sizeof(body),
+             "{\"customer_id\":\"%s\",\"channel\":\"email\",\"direction\":\"outbound\","
+             "\"purpose\":\"support\",\"subject\":\"Read me back\"}",
+             cust);
+    struct resp *c = req("POST", "/v1/interactions", key_for("agent"), body, NULL);
+    CHECK_STATUS(c, 201);
+    char etag[64];
+    snprintf(etag, sizeof(etag), "%s", resp_header(c, "ETag") ? resp_header(c, "ETag") : "-");
+    snprintf(path, sizeof(path), "/v1/interactions/%s", jstr(c->json, "id"));
+    struct resp *g = req("GET", path, key_for("viewer"), NULL, NULL);
+    CHECK_STATUS(g, 200);
+    CHECK_STR(jstr(g->json, "subject"), "Read me back");
+    CHECK_STR(jstr(g->json, "customer_id"), cust);
+    CHECK_STR(jstr(g->json, "channel"), "email");
+    CHECK_STR(resp_header(g, "ETag"), etag);
+    snprintf(list, sizeof(list), "/v1/interactions?customer_id=%s&channel=email", cust);
+    struct resp *l = req("GET", list, key_for("viewer"), NULL, NULL);
+    CHECK_STATUS(l, 200);
+    json_t *data = json_object_get(l->json, "data");
+    CHECK_INT((long)json_array_size(data), 1);
+    CHECK_STR(jstr(json_array_get(data, 0), "id"), jstr(c->json, "id"));
+    snprintf(list, sizeof(list), "/v1/interactions?customer_id=%s&channel=phone", cust);
+    CHECK_INT((long)json_array_size(
+                  json_object_get(req("GET", list, key_for("viewer"), NULL, NULL)->json, "data")),
+              0);
+
+    char fu[128];
+    struct resp *complaint_of = resolved_complaint(fu, sizeof(fu));
+    struct resp *f = req("GET", fu, key_for("viewer"), NULL, NULL);
+    CHECK_STATUS(f, 200);
+    CHECK_STR(jstr(f->json, "status"), "scheduled");
+    CHECK_STR(jstr(f->json, "complaint_id"), jstr(complaint_of->json, "id"));
+    CHECK(resp_header(f, "ETag") != NULL);
+    CHECK_STATUS(req("GET", "/v1/follow-ups/01a20c70-293b-7304-a1e5-000000000000",
+                     key_for("viewer"), NULL, NULL),
+                 404);
+}
+
 TEST(dissatisfied_answer_reopens_the_complaint)
 {
     char fu[128], path[160];
