@@ -74,6 +74,34 @@ static const struct db_stmt **extras; /* statements with a finish hook or flags,
 static size_t nextras;
 static atomic_long pool_waits, connect_failures;
 
+/* A replica that cannot be reached is passed over for REPLICA_BACKOFF_MS: its reads go to the
+ * primary meanwhile, which is never older than the replica, instead of failing with 503.
+ * Per instance; the first connection attempt after the pause tries the replica again. */
+#define REPLICA_BACKOFF_MS 1000
+static atomic_llong replica_down_until; /* CLOCK_MONOTONIC ms */
+
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void replica_unreachable(void)
+{
+    long long was = atomic_exchange(&replica_down_until, monotonic_ms() + REPLICA_BACKOFF_MS);
+    if (was < monotonic_ms() - REPLICA_BACKOFF_MS)
+        log_warn("the read replica is unreachable: its reads go to the primary (trying it again "
+                 "every %d ms)",
+                 REPLICA_BACKOFF_MS);
+}
+
+/* The pool a read meant for p goes to now. */
+static struct db_pool *reads_pool(struct db_pool *p)
+{
+    return p == &replica && monotonic_ms() < atomic_load(&replica_down_until) ? &primary : p;
+}
+
 static int pool_init(struct db_pool *p, const char *conninfo, int size)
 {
     p->conninfo = conninfo;
@@ -376,6 +404,7 @@ static bool idle_conn_readable(PGconn *c)
 /* A pooled session with a live connection, or NULL with *err filled. */
 static struct db_session *open_pooled(struct db_pool *p, bool reads_only, struct db_error *err)
 {
+    p = reads_pool(p);
     struct db_session *s = pool_acquire(p);
     if (!s) {
         fail(err, DB_UNAVAILABLE, "all database connections are busy");
@@ -387,6 +416,10 @@ static struct db_session *open_pooled(struct db_pool *p, bool reads_only, struct
     }
     if (!s->conn && !session_connect(s)) {
         pool_release(s);
+        if (p == &replica) {
+            replica_unreachable();
+            return open_pooled(&primary, reads_only, err);
+        }
         fail(err, DB_UNAVAILABLE, "the database is unreachable");
         return NULL;
     }
@@ -683,8 +716,11 @@ static struct pipe *pipe_get(struct db_pool *p)
     long epoch = atomic_load(&p->epoch);
     PGconn *c = connect_conn(p->conninfo);
     pp->connecting = false;
-    if (!c)
+    if (!c) {
+        if (p == &replica)
+            replica_unreachable();
         return NULL;
+    }
     if (!PQenterPipelineMode(c) || evloop_watch(loop, PQsocket(c), pipe_readable, pp) != 0) {
         PQfinish(c);
         return NULL;
@@ -706,7 +742,7 @@ void db_thread_exit(void)
 static PGresult *pipe_exec(struct db_pool *p, const char *stmt, int nparams,
                            const char *const *params)
 {
-    struct pipe *pp = pipe_get(p);
+    struct pipe *pp = pipe_get(reads_pool(p));
     if (!pp)
         return NULL;
     if (!PQsendQueryPrepared(pp->conn, stmt, nparams, params, NULL, NULL, 0)) {
