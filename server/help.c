@@ -81,7 +81,8 @@ static const char HELP[] =
     "    curl -H \"Authorization: Bearer $CSRD_ADMIN_TOKEN\" http://127.0.0.1:8080/v1/customers\n"
     "\n"
     "SEE ALSO\n"
-    "    README.md (configuration, API examples), api-spec/openapi.yaml\n";
+    "    README.md (configuration, API examples), api-spec/openapi.yaml, and GET /docs on a\n"
+    "    running csrd (the spec rendered, with a curl example per operation)\n";
 
 void help_print(FILE *out)
 {

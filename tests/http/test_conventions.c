@@ -43,6 +43,33 @@ TEST(openapi_json_is_served_without_token)
     CHECK(json_object_get(json_object_get(r->json, "paths"), "/v1/customers") != NULL);
 }
 
+TEST(docs_page_is_served_as_self_contained_html)
+{
+    struct resp *r = req("GET", "/docs", NULL, NULL, NULL);
+    CHECK_STATUS(r, 200);
+    CHECK_STR(resp_header(r, "Content-Type"), "text/html; charset=utf-8");
+    const char *csp = resp_header(r, "Content-Security-Policy");
+    CHECK(csp != NULL);
+    if (csp) {
+        CHECK(strstr(csp, "default-src 'none'") != NULL);
+        CHECK(strstr(csp, "connect-src 'self'") != NULL);
+        CHECK(strstr(csp, "script-src 'sha256-") != NULL);
+        CHECK(strstr(csp, "http") == NULL); /* no other origin is allowed anything */
+    }
+    CHECK(r->body && strstr(r->body, "<html") != NULL);
+    CHECK(r->body && strstr(r->body, "/v1/openapi.json") != NULL);
+    /* nothing is loaded from elsewhere: no external script, style sheet, font or image */
+    static const char *const external[] = {"src=\"http", "src='http",  "href=\"http", "href='http",
+                                           "url(http",   "url(\"http", "url('http",   "@import",
+                                           "src=\"//",   "href=\"//",  NULL};
+    for (const char *const *x = external; *x; x++) {
+        if (r->body && strstr(r->body, *x)) {
+            fprintf(stderr, "/docs loads from elsewhere: %s\n", *x);
+            check_failures++;
+        }
+    }
+}
+
 TEST(every_documented_operation_is_routed)
 {
     struct resp *s = req("GET", "/v1/openapi.json", NULL, NULL, NULL);
