@@ -7,7 +7,12 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$CSRD_ROOT"
-csrd_install_deps chromium nodejs npm
+# chromium, and a font with Chinese and Korean glyphs for the screenshots; node and npm from
+# Debian unless the machine already has them (from elsewhere, e.g. NodeSource's node, which
+# carries its own npm and conflicts with Debian's npm package)
+csrd_install_deps chromium fonts-wqy-zenhei
+command -v node >/dev/null || csrd_install_deps nodejs
+command -v npm >/dev/null || csrd_install_deps npm
 [ -n "${DATABASE_URL:-}" ] || { echo "browser-test: DATABASE_URL must name the test database"; exit 2; }
 export CSRD_BIN=${CSRD_BIN:-$CSRD_ROOT/build/csrd}
 export ARTIFACTS=${ARTIFACTS:-$CSRD_ROOT/build/browser-artifacts}

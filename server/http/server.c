@@ -38,7 +38,7 @@
     "CSRD-Consistency-Token"
 #define CORS_EXPOSE_HEADERS                                                                        \
     "ETag, Location, Link, X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, "      \
-    "RateLimit-Reset, CSRD-Consistency-Token"
+    "RateLimit-Reset, CSRD-Consistency-Token, Idempotent-Replayed, WWW-Authenticate"
 
 static struct MHD_Daemon *daemon_handle; /* CSRD_IO=threads */
 static atomic_int inflight;
