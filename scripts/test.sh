@@ -38,17 +38,22 @@ export CSRD_FUZZ_SEED=${CSRD_FUZZ_SEED:-20261201}
 
 status=0
 csrd_log "ctest: release build"
-# the harness notes which operation answered what (CSRD_TEST_COVERAGE_DIR); afterwards the
-# coverage test requires a 2xx for every operation of the spec
+# the harness notes which operation answered what, and the JSON answers, in
+# CSRD_TEST_COVERAGE_DIR; afterwards (label coverage) every operation of the spec must have had
+# a 2xx, and the spec, a typed client and every answer are checked by standard tools
 mkdir -p "$pgdir/coverage"
 (cd build && CSRD_TEST_COVERAGE_DIR="$pgdir/coverage" ctest --output-on-failure -j "$jobs" \
-  -LE 'fuzz|containers|coverage') || status=1
+  -LE 'fuzz|containers|coverage|browser') || status=1
 (cd build && CSRD_TEST_COVERAGE_DIR="$pgdir/coverage" ctest --output-on-failure -L coverage) ||
   status=1
+csrd_log "ctest: the /docs page and examples/web in headless Chromium (label browser)"
+(cd build && ctest --output-on-failure -L browser) || status=1
 csrd_log "ctest: Debug build"
-(cd build-debug && ctest --output-on-failure -j "$jobs" -LE 'fuzz|containers|coverage') || status=1
+(cd build-debug && ctest --output-on-failure -j "$jobs" -LE 'fuzz|containers|coverage|browser') ||
+  status=1
 csrd_log "ctest: sanitizer build (with the HTTP fuzzer, label fuzz, ${CSRD_FUZZ_SECONDS:-60} s)"
-(cd build-asan && ctest --output-on-failure -j "$jobs" -LE 'containers|coverage') || status=1
+(cd build-asan && ctest --output-on-failure -j "$jobs" -LE 'containers|coverage|browser') ||
+  status=1
 csrd_log "ctest: HTTP tests with csrd under valgrind"
 (cd build && ASAN_OPTIONS= CSRD_TEST_WRAPPER="valgrind -q --leak-check=full \
   --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \

@@ -264,22 +264,42 @@ static bool spec_path_matches(const char *tmpl, const char *path)
 /* With CSRD_TEST_COVERAGE_DIR set, every answer checked against the spec appends
  * "operationId status" to DIR/cov-PID.txt (O_APPEND: forked clients share the file), for the
  * test that every operation was answered with a success at least once. */
-static void record_coverage(const json_t *op, long status)
+static int coverage_file(const char *name)
 {
-    static int fd = -2;
-    if (fd == -2) {
-        const char *dir = getenv("CSRD_TEST_COVERAGE_DIR");
-        char path[512];
-        snprintf(path, sizeof(path), "%s/cov-%d.txt", dir ? dir : "", (int)getpid());
-        fd = dir && *dir ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
-    }
+    const char *dir = getenv("CSRD_TEST_COVERAGE_DIR");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s-%d", dir ? dir : "", name, (int)getpid());
+    return dir && *dir ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+}
+
+static void record_coverage(const json_t *op, const struct resp *r)
+{
+    static int fd = -2, bodies = -2;
+    if (fd == -2)
+        fd = coverage_file("cov"), bodies = coverage_file("responses");
     const char *id = json_string_value(json_object_get(op, "operationId"));
     if (fd < 0 || !id)
         return;
     char line[160];
-    int n = snprintf(line, sizeof(line), "%s %ld\n", id, status);
+    int n = snprintf(line, sizeof(line), "%s %ld\n", id, r->status);
     if (n > 0 && (size_t)n < sizeof(line) && write(fd, line, (size_t)n) != n)
         fprintf(stderr, "CSRD_TEST_COVERAGE_DIR: write failed\n");
+    /* JSON bodies (up to 256 KiB) as NDJSON, for tests/contract/validate-responses.mjs: the
+     * same answers checked again by a standard JSON Schema validator */
+    const char *type = resp_header(r, "Content-Type");
+    if (bodies < 0 || !r->json || r->len > 256 * 1024 || !type)
+        return;
+    json_t *rec = json_pack("{s:s,s:I,s:s,s:O}", "op", id, "status", (json_int_t)r->status, "type",
+                            type, "body", r->json);
+    char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    if (text) {
+        size_t len = strlen(text);
+        text[len] = '\n'; /* replaces the terminator: written as one line, not as a string */
+        if (write(bodies, text, len + 1) != (ssize_t)(len + 1))
+            fprintf(stderr, "CSRD_TEST_COVERAGE_DIR: write failed\n");
+    }
+    free(text);
+    json_decref(rec);
 }
 
 static void check_against_spec(const char *method, const char *path, struct resp *r)
@@ -306,7 +326,7 @@ static void check_against_spec(const char *method, const char *path, struct resp
             op = o, best = placeholders;
     }
     if (op)
-        record_coverage(op, r->status);
+        record_coverage(op, r);
     if (!op) {
         /* 404/405 answers for paths or methods the API does not have are expected */
         if (r->status == 404 || r->status == 405 || !strcmp(method, "OPTIONS") ||

@@ -209,7 +209,7 @@ TEST(every_operation_was_answered_with_a_success_by_the_http_suite)
     CHECK(d != NULL);
     int files = 0;
     for (struct dirent *e; d && (e = readdir(d));) {
-        if (strncmp(e->d_name, "cov-", 4) != 0)
+        if (strncmp(e->d_name, "cov-", 4) != 0) /* cov-PID: "operationId status" lines */
             continue;
         char path[1024], line[200];
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
