@@ -57,6 +57,7 @@ static void *receiver(void *arg)
         char buf[65536];
         size_t got = 0;
         char *end = NULL;
+        bool complete = false;
         ssize_t k;
         while (got < sizeof(buf) - 1 && (k = read(c, buf + got, sizeof(buf) - 1 - got)) > 0) {
             got += (size_t)k;
@@ -64,9 +65,13 @@ static void *receiver(void *arg)
             if ((end = strstr(buf, "\r\n\r\n"))) {
                 char cl[32];
                 size_t want = (size_t)atol(header_value(buf, "Content-Length", cl, sizeof(cl)));
-                if (got >= (size_t)(end + 4 - buf) + want)
+                if ((complete = got >= (size_t)(end + 4 - buf) + want))
                     break;
             }
+        }
+        if (!complete) { /* csrd gave up on this attempt (its timeout) and will send it again: */
+            close(c);    /* half a request is not a delivery */
+            continue;
         }
         pthread_mutex_lock(&rx.lock);
         int i = rx.n < MAX_SEEN ? rx.n++ : MAX_SEEN - 1;
