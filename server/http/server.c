@@ -97,10 +97,9 @@ const char *http_header(struct request *r, const char *name)
 
 static enum http_method parse_method(const char *m)
 {
-    static const char *const names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"};
-    for (int i = 0; i < 7; i++)
-        if (!strcmp(m, names[i]))
-            return (enum http_method)i;
+    for (enum http_method i = M_GET; i < M_OTHER; i++)
+        if (!strcmp(m, router_method_text(i)))
+            return i;
     return M_OTHER;
 }
 

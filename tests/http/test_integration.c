@@ -41,6 +41,17 @@ static void poll_feed(long long *after, json_t *all)
     }
 }
 
+/* A client process: 0 in the child (with the harness's connections of its own), the child's
+ * pid in the parent. */
+static pid_t fork_client(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        harness_after_fork();
+    return pid;
+}
+
 /* A loopback port nobody listens on now: bound and released (0 if none could be had). */
 static int free_loopback_port(void)
 {
@@ -123,12 +134,9 @@ TEST(haproxy_loses_no_request_when_an_instance_drains_and_takes_it_back)
      * gone two seconds later */
     enum { CLIENTS = 4 };
     pid_t clients[CLIENTS];
-    fflush(NULL);
     for (int k = 0; k < CLIENTS; k++) {
-        clients[k] = fork();
-        if (clients[k] != 0)
+        if ((clients[k] = fork_client()) != 0)
             continue;
-        harness_after_fork();
         int sent = 0, failed = 0;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -384,12 +392,9 @@ TEST(a_crashed_primary_fails_over_to_its_sync_replica_losing_no_acknowledged_wri
     pid_t clients[CLIENTS];
     char stop_file[160];
     snprintf(stop_file, sizeof(stop_file), "%s/stop", dir);
-    fflush(NULL);
     for (int k = 0; k < CLIENTS; k++) {
-        clients[k] = fork();
-        if (clients[k] != 0)
+        if ((clients[k] = fork_client()) != 0)
             continue;
-        harness_after_fork();
         char path[200];
         snprintf(path, sizeof(path), "%s/client-%d.txt", dir, k);
         FILE *out = fopen(path, "w");
@@ -503,9 +508,8 @@ TEST(change_feed_hands_out_every_change_once_and_in_order_under_concurrent_write
     const char *agent = key_for("agent");
     pid_t kids[WRITERS];
     for (int w = 0; w < WRITERS; w++) {
-        kids[w] = fork();
+        kids[w] = fork_client();
         if (kids[w] == 0) {
-            harness_after_fork();
             close(fds[0]);
             for (int i = 0; i < EACH; i++) {
                 struct resp *c = req("POST", "/v1/customers", agent,
